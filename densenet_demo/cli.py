@@ -1,0 +1,121 @@
+"""`python -m densenet_demo summary|train`: thin argparse edges over the package."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from .config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES, DenseNetConfig
+from .presets import PRESETS
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) -> None:
+    group = parser.add_argument_group("architecture (overrides the preset)")
+    group.add_argument("--preset", choices=sorted(PRESETS), default=default_preset)
+    group.add_argument("--input-shape", type=_int_list, metavar="H,W,C")
+    group.add_argument("--num-classes", type=int)
+    group.add_argument("--growth-rate", type=int)
+    group.add_argument("--block-layers", type=_int_list, metavar="L1,L2,...")
+    group.add_argument("--bottleneck", action=argparse.BooleanOptionalAction, default=None)
+    group.add_argument("--bn-size", type=int)
+    group.add_argument("--compression", type=float)
+    group.add_argument("--init-features", type=int)
+    group.add_argument("--stem", choices=STEMS)
+    group.add_argument("--dropout-rate", type=float)
+    group.add_argument("--classifier-activation", choices=CLASSIFIER_ACTIVATIONS)
+    group.add_argument("--style", choices=STYLES)
+    group.add_argument("--transition-features", type=int)
+
+
+def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
+    """The preset with every given option replaced (validated like any config)."""
+    overrides = {field.name: getattr(args, field.name)
+                 for field in dataclasses.fields(DenseNetConfig)
+                 if getattr(args, field.name, None) is not None}
+    return dataclasses.replace(PRESETS[args.preset], **overrides)
+
+
+def _summary(args: argparse.Namespace) -> None:
+    from .report import headline, layer_table, stage_table, text_table
+    from .summary import summarize
+
+    config = config_from_args(args)
+    summary = summarize(config)
+    if args.json:
+        memory = summary.activation_memory(args.batch_size)
+        print(json.dumps({"config": config.to_dict(), "depth": summary.depth,
+                          "total_params": summary.total_params,
+                          "trainable_params": summary.trainable_params,
+                          "non_trainable_params": summary.non_trainable_params,
+                          "macs": summary.macs, "memory": memory._asdict()}, indent=1))
+        return
+    print(f"{args.preset} with {config}\n")
+    for label, value in headline(summary, args.batch_size):
+        print(f"{label}: {value}")
+    print(f"\n{summary.activation_memory(args.batch_size).reason}\n")
+    print(text_table(*stage_table(summary)))
+    if args.layers:
+        print()
+        print(text_table(*layer_table(summary)))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .train import DEFAULT_RUN_DIR, TrainSettings, export, train
+
+    config = config_from_args(args)
+    settings = TrainSettings(name=args.name or args.preset, epochs=args.epochs,
+                             batch_size=args.batch_size, seed=args.seed,
+                             train_limit=args.train_limit)
+    run_dir = args.run_dir or DEFAULT_RUN_DIR / settings.name
+    model, meta = train(config, settings, run_dir, data_dir=args.data_dir, resume=args.resume)
+    path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
+    print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m densenet_demo",
+                                     description="DenseNet Explorer command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    summary = commands.add_parser("summary", help="print the analytic summary of a DenseNet")
+    _add_config_options(summary, "densenet121")
+    summary.add_argument("--batch-size", type=int, default=32,
+                         help="batch size for the activation-memory estimate")
+    summary.add_argument("--layers", action="store_true", help="also print every layer")
+    summary.add_argument("--json", action="store_true", help="print JSON instead of text")
+    summary.set_defaults(handler=_summary)
+
+    train = commands.add_parser("train", help="train on Fashion-MNIST and write weights/")
+    _add_config_options(train, "fashion")
+    train.add_argument("--name", help="weights/<name>.weights.h5 (default: the preset name)")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--train-limit", type=int, default=0,
+                       help="use only this many training images (quick runs)")
+    train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    train.add_argument("--run-dir", type=Path, help="checkpoint folder (default ~/.cache/...)")
+    train.add_argument("--weights-dir", type=Path, default=Path("weights"))
+    train.add_argument("--resume", action="store_true",
+                       help="continue the checkpoint in --run-dir")
+    train.set_defaults(handler=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
