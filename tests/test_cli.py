@@ -1,0 +1,38 @@
+"""`python -m densenet_demo summary` prints the same figures as the summary, and errors cleanly."""
+
+import json
+import subprocess
+import sys
+
+from densenet_demo import PRESETS, summarize
+from densenet_demo.cli import main
+
+
+def test_summary_prints_the_headline_and_the_stage_table(capsys):
+    assert main(["summary", "--preset", "densenet121"]) == 0
+    output = capsys.readouterr().out
+    assert "Parameters: 8,062,504" in output and "Depth: 121" in output
+    assert "transition 3" in output and "conv2_block1_1_conv" not in output
+
+
+def test_options_override_the_preset(capsys):
+    assert main(["summary", "--preset", "densenet121", "--growth-rate", "24",
+                 "--block-layers", "6,12,24,16", "--no-bottleneck", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["config"]["growth_rate"] == 24 and printed["config"]["bottleneck"] is False
+    expected = summarize(PRESETS["densenet121"].__class__(growth_rate=24, bottleneck=False))
+    assert printed["total_params"] == expected.total_params
+
+
+def test_layers_flag_prints_every_layer(capsys):
+    assert main(["summary", "--preset", "article", "--layers"]) == 0
+    output = capsys.readouterr().out
+    assert "conv3_block4_concat" in output and "153,482" in output
+
+
+def test_invalid_value_prints_one_line_and_exits_non_zero():
+    result = subprocess.run([sys.executable, "-m", "densenet_demo", "summary",
+                             "--growth-rate", "0"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: growth_rate=0 is invalid: allowed an integer "
+                                     "from 1 to 256")
