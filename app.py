@@ -85,7 +85,8 @@ def build_demo() -> gr.Blocks:
               queue=False)
         preset.input(load_preset, inputs=[preset, batch_size], outputs=config_inputs + views,
                      api_name="load_preset", queue=False)
-        demo.load(load_link, inputs=None, outputs=config_inputs + views, api_name="load_link")
+        demo.load(load_link, inputs=None, outputs=config_inputs + views, api_name="load_link",
+                  queue=False)
         build_button.click(build_with_keras, inputs=config_inputs, outputs=keras_summary,
                            api_name="build_keras", concurrency_limit=1,
                            concurrency_id="keras")

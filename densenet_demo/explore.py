@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import gradio as gr
+from gradio.route_utils import get_root_url
 
 from .charts import channel_growth_figure, stage_cost_figure
 from .config import DenseNetConfig
@@ -88,40 +89,53 @@ def preset_note(preset: str, config: DenseNetConfig) -> str:
     return f"**Custom configuration**{base}."
 
 
-def explore(*values) -> tuple:
-    """All Explore views for the controls (see `CONTROLS`) and a batch size (last value).
+def page_url(request: gr.Request | None) -> str:
+    """The app's public address for this request (proxies included), or '' if unknown."""
+    raw = getattr(request, "request", None)
+    if raw is None:
+        return ""
+    try:
+        return get_root_url(raw, raw.url.path, None) + "/"
+    except (AttributeError, KeyError, ValueError):
+        return ""
 
-    Returns (headline markdown, channel chart, stage chart, layer table, code, share query).
+
+def explore(preset, height, width, channels, num_classes, growth_rate, block_layers,
+            bottleneck, bn_size, compression, init_features, stem, style, transition_features,
+            dropout_rate, classifier_activation, batch_size,
+            request: gr.Request | None = None) -> tuple:
+    """All Explore views for the control values (see `CONTROLS`) and a memory batch size.
+
+    Returns (headline markdown, channel chart, stage chart, layer table, code, share link).
     """
-    *controls, batch_size = values
-    if len(controls) != len(CONTROLS):
-        raise gr.Error(f"expected {len(CONTROLS) + 1} values ({', '.join(CONTROLS)}, "
-                       f"batch_size), got {len(values)}", print_exception=False)
+    controls = (preset, height, width, channels, num_classes, growth_rate, block_layers,
+                bottleneck, bn_size, compression, init_features, stem, style,
+                transition_features, dropout_rate, classifier_activation)
     try:
         config = config_from_controls(*controls)
         batch = _batch_size(batch_size)
     except ValueError as error:
         raise _ui_error(error) from None
     summary = summarize(config)
-    preset = controls[0] if isinstance(controls[0], str) else CUSTOM
+    preset = preset if isinstance(preset, str) else CUSTOM
     rows = "\n".join(f"| {label} | {value} |" for label, value in headline(summary, batch))
     refusal = summary.build_refusal()
-    text = (f"{preset_note(preset, config)}\n\n| | |\n|---|---|\n{rows}\n\n"
+    text = (f"{preset_note(preset, config)}\n\n| Figure | Value |\n|---|---|\n{rows}\n\n"
             f"*Memory:* {summary.activation_memory(batch).reason}"
             + (f"\n\n*Keras build:* {refusal}." if refusal else ""))
     columns, table = layer_table(summary)
+    link = page_url(request) + "?" + to_query(config, preset if preset in PRESETS else None)
     return (text, channel_growth_figure(summary), stage_cost_figure(summary),
-            {"headers": columns, "data": table}, config_code(config),
-            "?" + to_query(config, preset if preset in PRESETS else None))
+            {"headers": columns, "data": table}, config_code(config), link)
 
 
-def load_preset(name: str, batch_size: int = 32) -> tuple:
+def load_preset(name: str, batch_size: int = 32, request: gr.Request | None = None) -> tuple:
     """Control values for preset `name`, followed by its Explore views."""
     if name not in PRESETS:
         raise gr.Error(f"preset={name!r} is unknown: allowed {', '.join(PRESETS)}",
                        print_exception=False)
     controls = controls_from_config(PRESETS[name], name)
-    return (*controls, *explore(*controls, batch_size))
+    return (*controls, *explore(*controls, batch_size, request=request))
 
 
 def load_link(request: gr.Request) -> tuple:
@@ -135,7 +149,7 @@ def load_link(request: gr.Request) -> tuple:
         except ValueError as error:
             gr.Warning(f"The link's configuration was not used: {error}")
     controls = controls_from_config(config, preset)
-    return (*controls, *explore(*controls, 32))
+    return (*controls, *explore(*controls, 32, request=request))
 
 
 def build_with_keras(*values) -> str:

@@ -17,13 +17,13 @@ def with_value(name, value):
     return values
 
 
-def test_explore_returns_the_summary_views(client):
+def test_explore_returns_the_summary_views(client, app_url):
     headline, channels, stages, table, code, link = client.predict(
         *DENSENET121, 32, api_name="/explore")
     assert "8,062,504" in headline and "| Depth | 121" in headline
     assert len(table["data"]) == 429 and table["headers"][1] == "layer"
     assert "block_layers=(6, 12, 24, 16)" in code
-    assert link.startswith("?preset=densenet121&") and "growth_rate=32" in link
+    assert link.startswith(app_url + "?preset=densenet121&") and "growth_rate=32" in link
 
 
 def test_changing_the_growth_rate_changes_the_numbers(client):
