@@ -46,6 +46,16 @@ class LayerSpec(NamedTuple):
     stride: int
     padding: str
 
+    @property
+    def activations(self) -> int:
+        """Output elements for one image (the layer's activation size)."""
+        return math.prod(self.output_shape)
+
+    @property
+    def concatenates(self) -> tuple[str, ...]:
+        """The layers a Concatenate joins (block input first, as Keras orders them), else ()."""
+        return self.inputs if self.kind == "concatenate" else ()
+
 
 def transition_width(config: DenseNetConfig, channels: int) -> int:
     """Channels out of a transition: the fixed width if given, else floor(θ·m), at least 1."""

@@ -41,10 +41,8 @@ def layer_table(summary: Summary) -> tuple[list[str], list[list]]:
     columns = ["#", "layer", "kind", "stage", "output shape", "params", "MACs", "activations",
                "concatenates"]
     rows = [[index, row.name, row.kind, row.stage, "×".join(map(str, row.output_shape)),
-             row.params, row.macs, activations,
-             " + ".join(row.inputs) if row.kind == "concatenate" else ""]
-            for index, (row, activations) in enumerate(zip(summary.layers,
-                                                           summary.activations))]
+             row.params, row.macs, row.activations, " + ".join(row.concatenates)]
+            for index, row in enumerate(summary.layers)]
     return columns, rows
 
 

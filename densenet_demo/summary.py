@@ -60,9 +60,7 @@ class Summary:
         self.macs = sum(columns["macs"])
         # Paper convention: DenseNet-121 has 120 convolutions and 1 fully connected layer.
         self.depth = columns["kind"].count("conv") + columns["kind"].count("dense")
-        sizes = list(map(math.prod, columns["output_shape"]))
-        self.activations: tuple[int, ...] = tuple(sizes)
-        """Output elements of every layer for one image."""
+        sizes = list(map(math.prod, columns["output_shape"]))  # LayerSpec.activations, in C
         self._naive = sum(sizes)
         shared = [size for name, stage, size in zip(columns["name"], columns["stage"], sizes)
                   if stage[0] == "b" and name.endswith(_SHARED_SUFFIXES)]  # in dense blocks

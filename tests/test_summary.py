@@ -96,3 +96,13 @@ def test_largest_valid_config_is_still_analysed():
                             block_layers=(128,) * 6, num_classes=100_000, init_features=1024)
     summary = summarize(config)
     assert len(summary.layers) > 5000 and summary.build_refusal()
+
+
+def test_layer_rows_carry_shape_costs_activation_size_and_concatenated_inputs():
+    rows = {row.name: row for row in summarize(PRESETS["densenet121"]).layers}
+    concat = rows["conv2_block1_concat"]
+    assert concat.concatenates == ("pool1", "conv2_block1_2_conv")
+    assert concat.output_shape == (56, 56, 96) and concat.activations == 56 * 56 * 96
+    conv = rows["conv2_block1_1_conv"]  # 1x1 bottleneck: 64 -> 4k = 128 channels, no bias
+    assert (conv.params, conv.macs) == (64 * 128, 64 * 128 * 56 * 56)
+    assert rows["conv1_bn"].trainable_params == 128 and rows["conv1_bn"].params == 256
