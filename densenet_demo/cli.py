@@ -75,7 +75,8 @@ def _train(args: argparse.Namespace) -> None:
     config = config_from_args(args)
     settings = TrainSettings(name=args.name or args.preset, epochs=args.epochs,
                              batch_size=args.batch_size, seed=args.seed,
-                             train_limit=args.train_limit)
+                             train_limit=args.train_limit,
+                             validation_size=args.validation_size)
     run_dir = args.run_dir or DEFAULT_RUN_DIR / settings.name
     model, meta = train(config, settings, run_dir, data_dir=args.data_dir, resume=args.resume)
     path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--train-limit", type=int, default=0,
                        help="use only this many training images (quick runs)")
+    train.add_argument("--validation-size", type=int, default=5000,
+                       help="training images held out for validation (never the test set)")
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
     train.add_argument("--run-dir", type=Path, help="checkpoint folder (default ~/.cache/...)")
     train.add_argument("--weights-dir", type=Path, default=Path("weights"))

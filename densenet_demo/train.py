@@ -158,6 +158,12 @@ def _history_csv(history: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def command_line() -> str:
+    """This process's command as a person would type it (`python -m densenet_demo ...`)."""
+    program = "python -m densenet_demo" if sys.argv[0].endswith("__main__.py") else sys.argv[0]
+    return " ".join([program, *sys.argv[1:]])
+
+
 def compile_model(config: DenseNetConfig, settings: TrainSettings, steps_per_epoch: int):
     import keras
 
@@ -199,7 +205,7 @@ def train(config: DenseNetConfig, settings: TrainSettings, run_dir: Path,
     checkpoint = Checkpoint(run_dir)
     meta = {"config": config.to_dict(), "settings": dataclasses.asdict(settings),
             "epochs_done": 0, "train_seconds": 0.0, "history": [],
-            "command": " ".join(sys.argv)}
+            "command": command_line()}
     if checkpoint.exists():
         if not resume:
             raise ValueError(f"{run_dir} already holds a checkpoint: pass --resume to continue "
