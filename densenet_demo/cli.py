@@ -83,6 +83,28 @@ def _train(args: argparse.Namespace) -> None:
     print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .classifier import load_classifier
+    from .data import load_fashion_mnist
+
+    path = Path(args.model)
+    if path.suffix == ".h5":  # a weights file: its card sits beside it
+        name, weights_dir = path.name.removesuffix(".weights.h5"), path.parent
+    else:
+        name, weights_dir = args.model, args.weights_dir
+    classifier = load_classifier(name, weights_dir)
+    test = load_fashion_mnist(args.data_dir)["test"]
+    predicted = classifier.predict_batch(test.images).argmax(axis=1)
+    accuracy = float(np.mean(predicted == test.labels))
+    claimed = classifier.card["test_accuracy"]
+    matches = abs(accuracy - claimed) < 0.5 / len(test.labels)  # the same count of hits
+    print(f"{name}: test accuracy {accuracy:.4%} on {len(test.labels):,} images; the card says "
+          f"{claimed:.4%}: {'matches' if matches else 'DOES NOT MATCH'}")
+    return 0 if matches else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m densenet_demo",
                                      description="DenseNet Explorer command line")
@@ -111,14 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the checkpoint in --run-dir")
     train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="recompute a model's test accuracy and "
+                                                    "compare it with its model card")
+    evaluate.add_argument("model", nargs="?", default="fashion",
+                          help="a model name in --weights-dir, or a .weights.h5 file")
+    evaluate.add_argument("--weights-dir", type=Path, default=None)
+    evaluate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    evaluate.set_defaults(handler=_evaluate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        return args.handler(args) or 0
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0

@@ -264,13 +264,16 @@ def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
     """Evaluate on the test set once, then write weights and model card atomically."""
     import tensorflow as tf
 
+    from .model import build_model
     from .summary import summarize
 
     report = test_report(model, load_fashion_mnist(data_dir)["test"])
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{settings.name}.weights.h5"
     temporary = weights_dir / f".{settings.name}.{os.getpid()}.weights.h5"
-    model.save_weights(temporary)
+    shipped = build_model(config, name=settings.name)  # no optimizer: half the file size
+    shipped.set_weights(model.get_weights())
+    shipped.save_weights(temporary)
     os.replace(temporary, weights_path)
     card = {
         "name": settings.name,

@@ -52,3 +52,23 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tmp_path_factory):
+    """Real weights and card written by our trainer: a tiny DenseNet, one short epoch."""
+    import dataclasses
+
+    from densenet_demo import PRESETS
+    from densenet_demo.train import TrainSettings, export, train
+
+    root = tmp_path_factory.mktemp("classifier")
+    config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
+                                 init_features=8)
+    settings = TrainSettings(name="tiny", epochs=1, batch_size=64, train_limit=640,
+                             validation_size=200)
+    model, meta = train(config, settings, root / "run", log=lambda *_: None)
+    export(model, config, settings, meta, root / "weights")
+    return root / "weights"
+
+

@@ -36,3 +36,21 @@ def test_invalid_value_prints_one_line_and_exits_non_zero():
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: growth_rate=0 is invalid: allowed an integer "
                                      "from 1 to 256")
+
+
+def test_evaluate_reproduces_the_cards_test_accuracy(tiny_weights_dir, capsys):
+    assert main(["evaluate", str(tiny_weights_dir / "tiny.weights.h5")]) == 0
+    assert "on 10,000 images" in capsys.readouterr().out
+
+
+def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    shutil.copytree(tiny_weights_dir, tmp_path / "w")
+    card_path = tmp_path / "w" / "tiny.json"
+    card = json.loads(card_path.read_text())
+    card["test_accuracy"] = card["test_accuracy"] + 0.01
+    card_path.write_text(json.dumps(card))
+    assert main(["evaluate", "tiny", "--weights-dir", str(tmp_path / "w")]) == 1
+    assert "DOES NOT MATCH" in capsys.readouterr().out
