@@ -184,6 +184,18 @@ def compile_model(config: DenseNetConfig, settings: TrainSettings, steps_per_epo
     return model, optimizer
 
 
+def distribution_strategy():
+    """MirroredStrategy over several GPUs (or several logical CPUs, as a test sets up);
+    TensorFlow's default one-device strategy otherwise."""
+    import tensorflow as tf
+
+    gpus, cpus = tf.config.list_logical_devices("GPU"), tf.config.list_logical_devices("CPU")
+    devices = gpus if len(gpus) > 1 else cpus if len(cpus) > 1 else []
+    if devices:
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    return tf.distribute.get_strategy()
+
+
 def train(config: DenseNetConfig, settings: TrainSettings, run_dir: Path,
           data_dir: str | None = None, resume: bool = False, log=print):
     """Train until `settings.epochs` are done, checkpointing after every epoch.
@@ -201,7 +213,10 @@ def train(config: DenseNetConfig, settings: TrainSettings, run_dir: Path,
     if steps < 1:
         raise ValueError(f"batch_size={settings.batch_size} exceeds the "
                          f"{len(train_split.labels)} training images")
-    model, optimizer = compile_model(config, settings, steps)
+    strategy = distribution_strategy()
+    log(f"training on {strategy.num_replicas_in_sync} device(s)")
+    with strategy.scope():
+        model, optimizer = compile_model(config, settings, steps)
     checkpoint = Checkpoint(run_dir)
     meta = {"config": config.to_dict(), "settings": dataclasses.asdict(settings),
             "epochs_done": 0, "train_seconds": 0.0, "history": [],
@@ -210,7 +225,8 @@ def train(config: DenseNetConfig, settings: TrainSettings, run_dir: Path,
         if not resume:
             raise ValueError(f"{run_dir} already holds a checkpoint: pass --resume to continue "
                              "it, or choose another --run-dir")
-        meta = checkpoint.restore(model, optimizer)
+        with strategy.scope():
+            meta = checkpoint.restore(model, optimizer)
         if meta["config"] != config.to_dict() or meta["settings"] != dataclasses.asdict(settings):
             raise ValueError(f"{run_dir} was started with other config or settings; "
                              "resume it with the same options")
