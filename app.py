@@ -17,6 +17,22 @@ from densenet_demo.config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES  # noqa: 
 from densenet_demo.explore import (  # noqa: E402
     build_with_keras, explore, load_link, load_preset)
 from densenet_demo.presets import PRESETS  # noqa: E402
+from densenet_demo.report import preset_table  # noqa: E402
+
+HOW_IT_WORKS = """
+**Dense block.** Layer ℓ receives the concatenation of the block input and the outputs of all
+ℓ−1 earlier layers, and adds **k** (the growth rate) new channels: after L layers a block holds
+k₀ + L·k channels. Each layer is BN → ReLU → 3×3 conv.
+
+**Bottleneck (-B).** A BN → ReLU → 1×1 conv to `bn_size`·k channels first, so the 3×3 conv
+reads a fixed width instead of the growing concatenation.
+
+**Transition.** Between blocks: BN → ReLU → 1×1 conv to ⌊θ·m⌋ channels (**compression** θ,
+-C), then 2×2 average pooling halves the resolution.
+
+DenseNet-BC uses both. Watch the channel chart: a ramp of slope k in each block, a drop at each
+transition.
+"""
 
 INTRO = """# DenseNet Explorer
 Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))
@@ -65,6 +81,10 @@ def build_demo() -> gr.Blocks:
                     stage_chart = gr.Plot(label="Cost per stage")
                     share_link = gr.Textbox(label="Link to this configuration (append to the "
                                                   "page address)", buttons=["copy"])
+            with gr.Accordion("How DenseNet works", open=False):
+                gr.Markdown(HOW_IT_WORKS)
+            with gr.Accordion("All presets at a glance", open=False):
+                gr.Markdown(preset_table())
             with gr.Accordion("Layer table", open=False):
                 layer_table = gr.Dataframe(label="Every Keras layer", interactive=False,
                                            max_height=500)

@@ -48,7 +48,8 @@ PRESET_INFO = MappingProxyType({
                               "Identical to keras.applications.DenseNet201: top-1 error 22.6%."),
     "densenet264": PresetInfo("DenseNet-264 (ImageNet)",
                               "The paper's deepest ImageNet model (Table 1); Keras ships no "
-                              "weights for it."),
+                              "weights for it. Counted the paper's way it has 265 layers "
+                              "(1 + 2·130 + 3 + 1), not 264."),
     "densenet-bc-100": PresetInfo("DenseNet-BC (L=100, k=12), CIFAR",
                                   "Bottleneck + compression θ=0.5: 4.51% error on C10+ "
                                   "(paper Table 2)."),
@@ -56,8 +57,9 @@ PRESET_INFO = MappingProxyType({
                               "No bottleneck, no compression: 5.24% error on C10+ "
                               "(paper Table 2)."),
     "fashion": PresetInfo("DenseNet-BC for Fashion-MNIST (this project's model)",
-                          "Trained by this project on Fashion-MNIST; its weights ship in "
-                          "weights/ and power the Classify tab."),
+                          "The architecture this project trains on Fashion-MNIST (28×28 "
+                          "grayscale) for the Classify tab; its 7×7/2 stem halves the input "
+                          "so training is practical on a 2-core CPU."),
     "article": PresetInfo("The article's model",
                           "The Keras model of \"DenseNet Architecture Explained with Code "
                           "Examples\". It departs from the paper: its 1x1 'bottleneck' has k "

@@ -51,6 +51,21 @@ def stage_table(summary: Summary) -> tuple[list[str], list[list]]:
     return columns, [[s.stage, s.params, s.macs, s.out_channels] for s in summary.stages]
 
 
+def preset_table() -> str:
+    """Markdown: every preset's depth, parameters, MACs and input, like the paper's tables."""
+    from .presets import PRESET_INFO, PRESETS
+    from .summary import summarize
+
+    lines = ["| preset | what it is | depth | parameters | MACs | input |",
+             "|---|---|---|---|---|---|"]
+    for name, config in PRESETS.items():
+        summary = summarize(config)
+        lines.append(f"| `{name}` | {PRESET_INFO[name].title} | {summary.depth} | "
+                     f"{human(summary.total_params)} | {human(summary.macs)} | "
+                     f"{'×'.join(map(str, config.input_shape))} |")
+    return "\n".join(lines)
+
+
 def text_table(columns: list[str], rows: list[list]) -> str:
     """A plain fixed-width table; numbers right-aligned with thousands separators."""
     cells = [[f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in rows]
