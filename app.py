@@ -10,9 +10,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from pathlib import Path  # noqa: E402
+
 import gradio as gr  # noqa: E402
 
-from densenet_demo.controls import Number, Slider  # noqa: E402
+from densenet_demo.classify import ClassifyService, example_images  # noqa: E402
+from densenet_demo.controls import Image, Number, Slider  # noqa: E402
 from densenet_demo.config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES  # noqa: E402
 from densenet_demo.explore import (  # noqa: E402
     build_with_keras, explore, load_link, load_preset)
@@ -40,7 +43,10 @@ and see its size, compute, memory and channel growth at once — computed analyt
 checked against a real Keras build on demand."""
 
 
-def build_demo() -> gr.Blocks:
+EXAMPLES = Path(__file__).resolve().parent / "examples" / "fashion"
+
+
+def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blocks:
     with gr.Blocks(title="DenseNet Explorer") as demo:
         gr.Markdown(INTRO)
         with gr.Tab("Explore"):
@@ -94,6 +100,37 @@ def build_demo() -> gr.Blocks:
                 build_button = gr.Button("Build the real Keras model and compare", variant="primary")
                 keras_summary = gr.Code(label="model.summary()", language=None)
 
+        with gr.Tab("Classify"):
+            if service is None:
+                gr.Markdown(unavailable)
+            else:
+                card = service.classifier.card
+                gr.Markdown(
+                    f"Upload a photo of a clothing item, shoe or bag. The model is this "
+                    f"project's DenseNet ({card['params']:,} parameters) trained on "
+                    f"Fashion-MNIST: {card['test_accuracy']:.2%} accuracy on its 10,000 test "
+                    f"images. Your picture is turned into what it was trained on: grayscale, "
+                    f"light on black, cropped and centred, 28×28.")
+                with gr.Row():
+                    with gr.Column():
+                        upload = Image(type="filepath", label="Your picture",
+                                          sources=["upload", "webcam", "clipboard"])
+                        top_k = Slider(1, 10, value=5, step=1, label="Classes to show (k)")
+                        classify_button = gr.Button("Classify", variant="primary")
+                    with gr.Column():
+                        top_classes = gr.Label(num_top_classes=10, label="Top-k classes")
+                        model_view = gr.Image(label="What the model sees (28×28, enlarged)",
+                                              interactive=False, height=240)
+                        timing = gr.Markdown()
+                gr.Examples([[path, 5] for path in example_images(EXAMPLES)],
+                            inputs=[upload, top_k], outputs=[top_classes, model_view, timing],
+                            fn=service.classify, run_on_click=True, cache_examples=False,
+                            label="Real Fashion-MNIST test images", examples_per_page=20)
+                # Requests run side by side (up to 16) and meet in one forward pass.
+                gr.on([classify_button.click, upload.upload], service.classify,
+                      inputs=[upload, top_k], outputs=[top_classes, model_view, timing],
+                      api_name="predict", concurrency_limit=16, concurrency_id="classify")
+
         config_inputs = [preset, height, width, channels, num_classes, growth_rate,
                          block_layers, bottleneck, bn_size, compression, init_features, stem,
                          style, transition_features, dropout_rate, classifier_activation]
@@ -113,7 +150,9 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-demo = build_demo()
+# Loaded once at start-up: checksum checked against the card, compiled and warmed up.
+demo = build_demo(*ClassifyService.load(
+    "fashion", os.environ.get("DENSENET_WEIGHTS_DIR") or None))
 
 if __name__ == "__main__":
     # Loopback unless told otherwise (Spaces sets GRADIO_SERVER_NAME=0.0.0.0).

@@ -11,7 +11,7 @@ import numpy as np
 from .config import DenseNetConfig
 from .preprocess import open_image, to_fashion_input
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"  # the shipped models
 
 
 class Classifier:
@@ -53,15 +53,22 @@ class Classifier:
         """The uint8 28x28 picture the model sees for an upload (path, bytes, PIL, array)."""
         return to_fashion_input(open_image(image))
 
-    def predict(self, image, top_k: int = 5) -> list[tuple[str, float]]:
-        """The `top_k` most probable classes for one image, most probable first."""
+    def check_top_k(self, top_k) -> int:
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) \
                 or not 1 <= top_k <= len(self.class_names):
             raise ValueError(f"top_k={top_k!r} is invalid: allowed an integer from 1 to "
                              f"{len(self.class_names)}")
-        probabilities = self.predict_batch(self.model_input(image)[None])[0]
-        order = np.argsort(probabilities)[::-1][:top_k]
+        return int(top_k)
+
+    def top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        """(label, probability) of the `top_k` most probable classes, most probable first."""
+        order = np.argsort(probabilities)[::-1][:self.check_top_k(top_k)]
         return [(self.class_names[i], float(probabilities[i])) for i in order]
+
+    def predict(self, image, top_k: int = 5) -> list[tuple[str, float]]:
+        """The `top_k` most probable classes for one image, most probable first."""
+        self.check_top_k(top_k)
+        return self.top(self.predict_batch(self.model_input(image)[None])[0], top_k)
 
 
 def load_classifier(name: str = "fashion", weights_dir: str | Path | None = None) -> Classifier:

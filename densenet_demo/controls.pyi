@@ -42,3 +42,20 @@ class Number(gr.Number):
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
+class Image(gr.Image):
+    is_template = True  # rendered by Gradio's own image component
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+            raise gr.Error(UNREADABLE_IMAGE, print_exception=False) from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    

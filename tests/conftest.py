@@ -21,12 +21,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """`python app.py` started as a user would, on a free loopback port; stopped at the end."""
+def _launch_app(tmp_path_factory, **environment):
+    """`python app.py` started as a user would, on a free loopback port."""
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           **environment}
     with open(log, "w") as output:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                                    stdout=output, stderr=subprocess.STDOUT)
@@ -42,6 +42,22 @@ def app_url(tmp_path_factory):
             process.kill()
             raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
+    return process, url
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The app as shipped."""
+    process, url = _launch_app(tmp_path_factory)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def classify_app_url(tmp_path_factory, tiny_weights_dir):
+    """The app serving the tiny trained model in place of the shipped one."""
+    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(tiny_weights_dir))
     yield url
     process.terminate()
     process.wait(timeout=30)
@@ -56,7 +72,8 @@ def client(app_url):
 
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory):
-    """Real weights and card written by our trainer: a tiny DenseNet, one short epoch."""
+    """Real weights and card written by our trainer: a tiny DenseNet, one short epoch,
+    under the shipped model's name `fashion`."""
     import dataclasses
 
     from densenet_demo import PRESETS
@@ -65,7 +82,7 @@ def tiny_weights_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("classifier")
     config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
                                  init_features=8)
-    settings = TrainSettings(name="tiny", epochs=1, batch_size=64, train_limit=640,
+    settings = TrainSettings(name="fashion", epochs=1, batch_size=64, train_limit=640,
                              validation_size=200)
     model, meta = train(config, settings, root / "run", log=lambda *_: None)
     export(model, config, settings, meta, root / "weights")

@@ -12,7 +12,7 @@ from densenet_demo.data import CLASS_NAMES, load_fashion_mnist
 
 @pytest.fixture(scope="module")
 def classifier(tiny_weights_dir):
-    return load_classifier("tiny", tiny_weights_dir)
+    return load_classifier("fashion", tiny_weights_dir)
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +64,13 @@ def test_wrong_batch_shape_is_refused(classifier):
 def test_tampered_weights_are_refused(tiny_weights_dir, tmp_path):
     copy = tmp_path / "weights"
     shutil.copytree(tiny_weights_dir, copy)
-    data = bytearray((copy / "tiny.weights.h5").read_bytes())
+    data = bytearray((copy / "fashion.weights.h5").read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
-    (copy / "tiny.weights.h5").write_bytes(bytes(data))
+    (copy / "fashion.weights.h5").write_bytes(bytes(data))
     with pytest.raises(ValueError, match="does not match its model card.*refusing to load"):
-        load_classifier("tiny", copy)
+        load_classifier("fashion", copy)
 
 
 def test_unknown_model_names_the_available_ones(tiny_weights_dir):
-    with pytest.raises(ValueError, match="model 'nope' has no card.*available tiny"):
+    with pytest.raises(ValueError, match="model 'nope' has no card.*available fashion"):
         load_classifier("nope", tiny_weights_dir)

@@ -39,7 +39,7 @@ def test_invalid_value_prints_one_line_and_exits_non_zero():
 
 
 def test_evaluate_reproduces_the_cards_test_accuracy(tiny_weights_dir, capsys):
-    assert main(["evaluate", str(tiny_weights_dir / "tiny.weights.h5")]) == 0
+    assert main(["evaluate", str(tiny_weights_dir / "fashion.weights.h5")]) == 0
     assert "on 10,000 images" in capsys.readouterr().out
 
 
@@ -48,9 +48,9 @@ def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path,
     import shutil
 
     shutil.copytree(tiny_weights_dir, tmp_path / "w")
-    card_path = tmp_path / "w" / "tiny.json"
+    card_path = tmp_path / "w" / "fashion.json"
     card = json.loads(card_path.read_text())
     card["test_accuracy"] = card["test_accuracy"] + 0.01
     card_path.write_text(json.dumps(card))
-    assert main(["evaluate", "tiny", "--weights-dir", str(tmp_path / "w")]) == 1
+    assert main(["evaluate", "fashion", "--weights-dir", str(tmp_path / "w")]) == 1
     assert "DOES NOT MATCH" in capsys.readouterr().out

@@ -1,0 +1,71 @@
+"""The Classify endpoint through gradio_client, against the app serving a trained model."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from densenet_demo.data import CLASS_NAMES
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def classify_client(classify_app_url):
+    return Client(classify_app_url, verbose=False)
+
+
+def test_predict_returns_the_top_k_classes(classify_client):
+    label, preview, timing = classify_client.predict(handle_file(str(EXAMPLES[0])), 3,
+                                                     api_name="/predict")
+    assert label["label"] in CLASS_NAMES and len(label["confidences"]) == 3
+    confidences = [c["confidence"] for c in label["confidences"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert preview and timing.startswith("Predicted in")
+
+
+def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client,
+                                                               classify_app_url):
+    def top(path):
+        client = Client(classify_app_url, verbose=False)
+        return client.predict(handle_file(str(path)), 10, api_name="/predict")[0]
+
+    alone = {path.name: top(path) for path in EXAMPLES[:8]}
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(top, EXAMPLES[:8] * 2))
+    for path, result in zip(EXAMPLES[:8] * 2, together):
+        expected = alone[path.name]
+        assert result["label"] == expected["label"]
+        for a, b in zip(result["confidences"], expected["confidences"]):
+            assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-5
+
+
+def test_a_file_that_is_not_an_image_gets_one_clear_sentence(classify_client, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is text, not a picture")
+    with pytest.raises(AppError, match="could not be read as an image"):
+        classify_client.predict(handle_file(str(fake)), 5, api_name="/predict")
+    assert classify_client.predict(handle_file(str(EXAMPLES[1])), 1,
+                                   api_name="/predict")[0]["label"] in CLASS_NAMES
+
+
+def test_top_k_outside_1_to_10_is_refused_by_name(classify_client):
+    with pytest.raises(AppError, match="Classes to show"):
+        classify_client.predict(handle_file(str(EXAMPLES[0])), 11, api_name="/predict")
+
+
+def test_without_weights_the_classify_tab_says_why_in_one_sentence(tmp_path_factory):
+    from conftest import _launch_app
+
+    empty = tmp_path_factory.mktemp("empty")
+    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(empty))
+    try:
+        config = httpx.get(url + "config", timeout=10).text
+        assert "The fashion model is unavailable (model 'fashion' has no card" in config
+        assert "python -m densenet_demo train" in config
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
