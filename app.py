@@ -113,7 +113,7 @@ def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blo
                     f"light on black, cropped and centred, 28×28.")
                 with gr.Row():
                     with gr.Column():
-                        upload = Image(type="filepath", label="Your picture",
+                        upload = Image(type="filepath", label="Your picture", height=240,
                                           sources=["upload", "webcam", "clipboard"])
                         top_k = Slider(1, 10, value=5, step=1, label="Classes to show (k)")
                         classify_button = gr.Button("Classify", variant="primary")
@@ -122,14 +122,18 @@ def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blo
                         model_view = gr.Image(label="What the model sees (28×28, enlarged)",
                                               interactive=False, height=240)
                         timing = gr.Markdown()
-                gr.Examples([[path, 5] for path in example_images(EXAMPLES)],
-                            inputs=[upload, top_k], outputs=[top_classes, model_view, timing],
-                            fn=service.classify, run_on_click=True, cache_examples=False,
-                            label="Real Fashion-MNIST test images", examples_per_page=20)
+                gr.Examples(example_images(EXAMPLES), inputs=upload,
+                            label="Real Fashion-MNIST test images: click one",
+                            examples_per_page=20)
                 # Requests run side by side (up to 16) and meet in one forward pass.
-                gr.on([classify_button.click, upload.upload], service.classify,
+                classify_button.click(service.classify, inputs=[upload, top_k],
+                                      outputs=[top_classes, model_view, timing],
+                                      api_name="predict", concurrency_limit=16,
+                                      concurrency_id="classify")
+                gr.on([upload.change, top_k.release], service.classify_on_page,
                       inputs=[upload, top_k], outputs=[top_classes, model_view, timing],
-                      api_name="predict", concurrency_limit=16, concurrency_id="classify")
+                      api_visibility="private", concurrency_limit=16,
+                      concurrency_id="classify")
 
         config_inputs = [preset, height, width, channels, num_classes, growth_rate,
                          block_layers, bottleneck, bn_size, compression, init_features, stem,

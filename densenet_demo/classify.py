@@ -58,6 +58,12 @@ class ClassifyService:
                   f"model {(finished - prepared) * 1e3:.1f} ms).")
         return {label: probability for label, probability in result}, preview, timing
 
+    def classify_on_page(self, image: str | None, top_k: float) -> tuple:
+        """As `classify`, but a cleared picture clears the results instead of raising."""
+        if image is None:
+            return None, None, ""
+        return self.classify(image, top_k)
+
 
 def example_images(folder: Path) -> list[str]:
     """The gallery: real Fashion-MNIST test images shipped as PNG."""
