@@ -37,10 +37,11 @@ def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client,
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(top, EXAMPLES[:8] * 2))
     for path, result in zip(EXAMPLES[:8] * 2, together):
-        expected = alone[path.name]
-        assert result["label"] == expected["label"]
-        for a, b in zip(result["confidences"], expected["confidences"]):
-            assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-5
+        # Compared label by label: the ranking of near-equal scores may differ in the last bit.
+        expected = {c["label"]: c["confidence"] for c in alone[path.name]["confidences"]}
+        got = {c["label"]: c["confidence"] for c in result["confidences"]}
+        assert got.keys() == expected.keys()
+        assert all(abs(got[label] - expected[label]) < 1e-5 for label in got)
 
 
 def test_a_file_that_is_not_an_image_gets_one_clear_sentence(classify_client, tmp_path):
