@@ -16,12 +16,13 @@ import numpy as np
 
 
 class MicroBatcher:
-    """`submit(x)` blocks until `batch_fn(stacked xs)` has run over up to `max_batch_size`
-    inputs that arrived together (waiting at most `max_wait` seconds for company)."""
+    """`submit(x)` blocks until `batch_fn(stacked xs)` has run over the inputs waiting
+    together (up to `max_batch_size`). It never waits for company: a lone request runs at
+    once, and requests that arrive during a forward pass form the next batch."""
 
-    def __init__(self, batch_fn: Callable[[np.ndarray], np.ndarray], max_batch_size: int = 16,
-                 max_wait: float = 0.004) -> None:
-        self._batch_fn, self._max_batch_size, self._max_wait = batch_fn, max_batch_size, max_wait
+    def __init__(self, batch_fn: Callable[[np.ndarray], np.ndarray],
+                 max_batch_size: int = 16) -> None:
+        self._batch_fn, self._max_batch_size = batch_fn, max_batch_size
         self._requests: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
         self.batch_sizes: list[int] = []  # the size of every batch run, for tests and benchmarks
         threading.Thread(target=self._serve, name="micro-batcher", daemon=True).start()
@@ -36,7 +37,7 @@ class MicroBatcher:
             pending = [self._requests.get()]
             try:
                 while len(pending) < self._max_batch_size:
-                    pending.append(self._requests.get(timeout=self._max_wait))
+                    pending.append(self._requests.get_nowait())
             except queue.Empty:
                 pass
             self.batch_sizes.append(len(pending))
