@@ -306,6 +306,7 @@ def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
         "validation": "the last completed epoch's val_accuracy on "
                       f"{settings.validation_size} held-out training images",
         "final_val_accuracy": meta["history"][-1].get("val_accuracy"),
+        "history": meta["history"],  # per-epoch loss and accuracy, train and validation
         "command": meta["command"],
         "train_seconds": round(meta["train_seconds"]),
         "hardware": {"machine": platform.machine(), "processor": platform.processor(),

@@ -1,0 +1,48 @@
+"""The shipped Fashion-MNIST model (weights/fashion.*) against its own card, on real images."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from densenet_demo.classifier import WEIGHTS_DIR, load_classifier
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "fashion-test-sample.npz"
+
+pytestmark = pytest.mark.skipif(not (WEIGHTS_DIR / "fashion.weights.h5").exists(),
+                                reason="weights/fashion.weights.h5 is not trained yet")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_classifier("fashion")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    with np.load(SAMPLE) as data:
+        return data["images"], data["labels"]
+
+
+def test_card_meets_the_bar(shipped):
+    assert shipped.card["test_accuracy"] >= 0.935
+    assert shipped.card["params"] <= 800_000
+    assert (WEIGHTS_DIR / "fashion.weights.h5").stat().st_size < 10_000_000
+
+
+def test_committed_sample_accuracy_is_within_1_5_points_of_the_card(shipped, sample):
+    images, labels = sample
+    accuracy = float(np.mean(shipped.predict_batch(images).argmax(axis=1) == labels))
+    assert abs(accuracy - shipped.card["test_accuracy"]) <= 0.015
+
+
+def test_dataset_array_and_enlarged_photo_get_the_same_class(shipped, sample):
+    images, _ = sample
+    agree = 0
+    for image in images[::10]:  # 100 images, 10 per class
+        from_array = shipped.predict_batch(image[None]).argmax()
+        photo = Image.fromarray(255 - image).resize((224, 224), Image.Resampling.BICUBIC)
+        photo = Image.merge("RGB", (photo, photo, photo))  # dark item on white, RGB, enlarged
+        agree += shipped.predict(photo, top_k=1)[0][0] == shipped.class_names[from_array]
+    assert agree >= 90
