@@ -21,6 +21,7 @@ from densenet_demo.explore import (  # noqa: E402
     build_with_keras, explore, load_link, load_preset)
 from densenet_demo.presets import PRESETS  # noqa: E402
 from densenet_demo.report import preset_table  # noqa: E402
+from densenet_demo.summary import DEFAULT_BATCH_SIZE  # noqa: E402
 
 HOW_IT_WORKS = """
 **Dense block.** Layer ℓ receives the concatenation of the block input and the outputs of all
@@ -65,7 +66,8 @@ def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blo
                     bottleneck = gr.Checkbox(True, label="Bottleneck (1×1 conv before the 3×3: -B)")
                     bn_size = Slider(1, 8, value=4, step=1, label="Bottleneck width (× k)")
                     compression = Slider(0.05, 1.0, value=0.5, step=0.05,
-                                            label="Compression θ (transitions keep θ·m channels: -C)")
+                                            label="Compression θ (transitions keep θ·m "
+                                                  "channels: -C)")
                     init_features = Number(64, label="Stem output channels", precision=0)
                     stem = gr.Radio(list(STEMS), value="imagenet", label="Stem",
                                     info="imagenet: 7×7/2 conv + 3×3/2 max-pool; cifar: 3×3 conv; "
@@ -79,8 +81,8 @@ def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blo
                     classifier_activation = gr.Dropdown(list(CLASSIFIER_ACTIVATIONS),
                                                         value="softmax",
                                                         label="Classifier activation")
-                    batch_size = Number(32, label="Batch size (for the memory estimate)",
-                                           precision=0)
+                    batch_size = Number(DEFAULT_BATCH_SIZE, precision=0,
+                                        label="Batch size (for the memory estimate)")
                 with gr.Column(scale=2):
                     headline = gr.Markdown()
                     channel_chart = gr.Plot(label="Channel growth")
@@ -97,7 +99,8 @@ def build_demo(service: ClassifyService | None, unavailable: str = "") -> gr.Blo
             with gr.Accordion("Keras code for this configuration", open=False):
                 code = gr.Code(language="python", label="Rebuild it with this package")
             with gr.Accordion("Build with Keras", open=False):
-                build_button = gr.Button("Build the real Keras model and compare", variant="primary")
+                build_button = gr.Button("Build the real Keras model and compare",
+                                         variant="primary")
                 keras_summary = gr.Code(label="model.summary()", language=None)
 
         with gr.Tab("Classify"):

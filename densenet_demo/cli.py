@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES, DenseNetConfig
 from .presets import PRESETS
+from .summary import DEFAULT_BATCH_SIZE
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the analytic summary of a DenseNet")
     _add_config_options(summary, "densenet121")
-    summary.add_argument("--batch-size", type=int, default=32,
+    summary.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                          help="batch size for the activation-memory estimate")
     summary.add_argument("--layers", action="store_true", help="also print every layer")
     summary.add_argument("--json", action="store_true", help="print JSON instead of text")

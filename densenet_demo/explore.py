@@ -19,7 +19,7 @@ from .config import DenseNetConfig
 from .presets import PRESET_INFO, PRESETS
 from .report import headline, layer_table
 from .share import config_code, from_query, to_query
-from .summary import summarize
+from .summary import DEFAULT_BATCH_SIZE, summarize
 
 # The order of the config controls, as app.py lays them out and the API receives them.
 CONTROLS = ("preset", "height", "width", "channels", "num_classes", "growth_rate",
@@ -129,7 +129,8 @@ def explore(preset, height, width, channels, num_classes, growth_rate, block_lay
             {"headers": columns, "data": table}, config_code(config), link)
 
 
-def load_preset(name: str, batch_size: int = 32, request: gr.Request | None = None) -> tuple:
+def load_preset(name: str, batch_size: int = DEFAULT_BATCH_SIZE,
+                request: gr.Request | None = None) -> tuple:
     """Control values for preset `name`, followed by its Explore views."""
     if name not in PRESETS:
         raise gr.Error(f"preset={name!r} is unknown: allowed {', '.join(PRESETS)}",
@@ -149,7 +150,7 @@ def load_link(request: gr.Request) -> tuple:
         except ValueError as error:
             gr.Warning(f"The link's configuration was not used: {error}")
     controls = controls_from_config(config, preset)
-    return (*controls, *explore(*controls, 32, request=request))
+    return (*controls, *explore(*controls, DEFAULT_BATCH_SIZE, request=request))
 
 
 def build_with_keras(*values) -> str:

@@ -77,7 +77,8 @@ class _Planner:
         self.stage = "stem"
         self.add("input_layer", "input", config.input_shape, inputs=())
 
-    def add(self, name: str, kind: str, shape: tuple[int, ...], inputs: tuple[str, ...] | None = None,
+    def add(self, name: str, kind: str, shape: tuple[int, ...],
+            inputs: tuple[str, ...] | None = None,
             trunk: bool = False, params: int = 0, trainable: int = 0, macs: int = 0,
             filters: int = 0, kernel: int = 0, stride: int = 1, padding: str = "valid") -> str:
         # tuple.__new__ skips NamedTuple's keyword wrapper: this runs ~1,000 times a summary.

@@ -14,6 +14,7 @@ from .config import DenseNetConfig
 from .plan import LayerSpec, plan_layers
 
 BYTES_PER_FLOAT = 4
+DEFAULT_BATCH_SIZE = 32  # for the activation-memory estimate, in the UI and the CLI
 # A Keras build above any of these is refused with the reason: it would take the server
 # seconds to minutes and gigabytes. Every preset, densenet264 included, stays below them.
 BUILD_LIMITS = {

@@ -16,7 +16,8 @@ def test_defaults_are_densenet121():
 def test_replace_gives_a_validated_config():
     config = dataclasses.replace(PRESETS["densenet121"], growth_rate=24)
     assert config.growth_rate == 24
-    with pytest.raises(ValueError, match=r"growth_rate=0 is invalid: allowed an integer from 1 to 256"):
+    with pytest.raises(ValueError,
+                       match=r"growth_rate=0 is invalid: allowed an integer from 1 to 256"):
         dataclasses.replace(config, growth_rate=0)
 
 
