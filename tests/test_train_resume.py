@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--preset", "fashion", "--block-layers", "1,1", "--growth-rate", "4",
-        "--init-features", "8", "--epochs", "3", "--batch-size", "32", "--train-limit", "320",
+        "--init-features", "8", "--epochs", "3", "--batch-size", "32", "--train-limit", "6400",
         "--validation-size", "200"]
 
 
@@ -35,8 +35,8 @@ def test_killed_run_resumes_and_finishes_with_every_epoch_once(tmp_path):
     while epochs_done(run_dir) < 1:
         assert first.poll() is None, first.stdout.read()
         assert time.monotonic() < deadline, "no epoch finished in 5 minutes"
-        time.sleep(0.2)
-    time.sleep(1.0)  # into the second epoch
+        time.sleep(0.1)
+    time.sleep(0.3)  # into the second epoch (200 steps: seconds long)
     first.send_signal(signal.SIGKILL)
     first.wait()
     killed_at = epochs_done(run_dir)
