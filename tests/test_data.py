@@ -5,13 +5,13 @@ import gzip
 import numpy as np
 import pytest
 
-from densenet_demo.data import (CLASS_NAMES, DEFAULT_DATA_DIR, load_fashion_mnist, read_idx,
+from densenet_demo.data import (CLASS_NAMES, load_fashion_mnist, read_idx,
                                 train_validation_split)
 
 
 @pytest.fixture(scope="module")
 def data():
-    return load_fashion_mnist(DEFAULT_DATA_DIR)
+    return load_fashion_mnist()  # Debian's files, else Keras' download
 
 
 def test_real_files_have_the_published_sizes_and_balanced_classes(data):
