@@ -195,5 +195,3 @@ class DenseNetConfig:
                              f"allowed: {', '.join(sorted(names))}")
         return cls(**values)
 
-
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DenseNetConfig))

@@ -68,9 +68,3 @@ def train_validation_split(train: Split, validation_size: int, seed: int) -> tup
     return (Split(train.images[kept], train.labels[kept]),
             Split(train.images[held], train.labels[held]))
 
-
-def first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
-    """Indices of the first `per_class` images of each class, in index order (no selection
-    by difficulty: the shipped samples are the test set's own order)."""
-    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:per_class]
-                                   for c in range(len(CLASS_NAMES))]))
