@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from typing import Any
 
 STEMS = ("imagenet", "cifar", "article")
@@ -44,8 +45,18 @@ def final_spatial_size(stem: str, size: int, transitions: int) -> int:
     return stem_output_size(stem, size) >> transitions
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 1  # nested containers show as [...]
+
+
+def short_repr(value: Any) -> str:
+    """repr(value), cut to a few hundred characters at most: an API caller can send a megabyte
+    (or a deeply nested list) where a number belongs, and errors quote the value."""
+    return _SHORT_REPR.repr(value)
+
+
 def _fail(field: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{field}={value!r} is invalid: allowed {allowed}")
+    raise ValueError(f"{field}={short_repr(value)} is invalid: allowed {allowed}")
 
 
 def _as_int(field: str, value: Any, low: int, high: int) -> int:
@@ -65,15 +76,16 @@ def _as_int(field: str, value: Any, low: int, high: int) -> int:
 
 
 def _as_float(field: str, value: Any, allowed: str, accept) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # numpy scalars
-        except (TypeError, ValueError):
-            _fail(field, value, allowed)
-    value = float(value)
-    if not math.isfinite(value) or not accept(value):
+    """Accept numbers (numpy scalars too); refuse bools, text, NaN and ints too big for a float."""
+    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
         _fail(field, value, allowed)
-    return value
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError, OverflowError):
+        as_float = math.nan
+    if not math.isfinite(as_float) or not accept(as_float):
+        _fail(field, value, allowed)
+    return as_float
 
 
 def _as_choice(field: str, value: Any, choices: tuple[str, ...]) -> str:

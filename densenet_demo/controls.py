@@ -1,17 +1,21 @@
 """Gradio inputs whose errors say what was wrong in one sentence.
 
-Gradio validates slider and number bounds itself, but its message ("Value 300 is greater than
-maximum value 64.") does not say which input was wrong; an API caller sends a dozen. And an
-upload that is not an image fails inside gr.Image with a generic "an exception was raised".
+Gradio validates slider and number bounds and dropdown and radio choices itself, but its
+message ("Value 300 is greater than maximum value 64.") does not say which input was wrong; an
+API caller sends a dozen. And an upload that is not an image fails inside gr.Image with a
+generic "an exception was raised". Values are quoted cut short (`short_repr`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import gradio as gr
 from PIL import Image as PILImage
 
-UNREADABLE_IMAGE = ("This file could not be read as an image: upload a PNG, JPEG, WebP, GIF or "
-                    "BMP picture.")
+from .config import short_repr
+from .preprocess import UNREADABLE_IMAGE, check_image_file
 
 
 def _named_preprocess(component, preprocess, payload):
@@ -20,7 +24,16 @@ def _named_preprocess(component, preprocess, payload):
     except gr.Error as error:
         raise gr.Error(f"{component.label}: {error.message}", print_exception=False) from None
     except (TypeError, ValueError, OverflowError):
-        raise gr.Error(f"{component.label}: {payload!r} is not a number",
+        raise gr.Error(f"{component.label}: {short_repr(payload)} is not a number",
+                       print_exception=False) from None
+
+
+def _choice_preprocess(component, preprocess, payload):
+    try:
+        return preprocess(payload)
+    except gr.Error:
+        allowed = ", ".join(repr(value) for _, value in component.choices)
+        raise gr.Error(f"{component.label}: {short_repr(payload)} is not one of {allowed}",
                        print_exception=False) from None
 
 
@@ -38,13 +51,45 @@ class Number(gr.Number):
         return _named_preprocess(self, super().preprocess, payload)
 
 
+class Dropdown(gr.Dropdown):
+    is_template = True  # rendered by Gradio's own dropdown
+
+    def preprocess(self, payload):
+        return _choice_preprocess(self, super().preprocess, payload)
+
+
+class Radio(gr.Radio):
+    is_template = True  # rendered by Gradio's own radio group
+
+    def preprocess(self, payload):
+        return _choice_preprocess(self, super().preprocess, payload)
+
+
 class Image(gr.Image):
     is_template = True  # rendered by Gradio's own image component
 
     def preprocess(self, payload):
+        # Gradio opens (and may convert) the file itself: refuse a bomb or an unsupported
+        # format from its header first, with the reason.
+        source = _upload_source(payload) if payload is not None else None
+        if source is not None:
+            try:
+                check_image_file(source)
+            except ValueError as error:
+                raise gr.Error(str(error), print_exception=False) from None
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
             raise gr.Error(UNREADABLE_IMAGE, print_exception=False) from None
+
+
+def _upload_source(payload):
+    """The uploaded file's path, or the bytes of a data: URL (API callers may send one)."""
+    if payload.url and payload.url.startswith("data:"):
+        try:
+            return base64.b64decode(payload.url.partition(",")[2], validate=True)
+        except binascii.Error:
+            return b""  # not base64: refused as unreadable
+    return payload.path

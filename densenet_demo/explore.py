@@ -15,7 +15,7 @@ import gradio as gr
 from gradio.route_utils import get_root_url
 
 from .charts import channel_growth_figure, stage_cost_figure
-from .config import DenseNetConfig
+from .config import DenseNetConfig, short_repr
 from .presets import PRESET_INFO, PRESETS
 from .report import headline, layer_table
 from .share import config_code, from_query, to_query
@@ -36,8 +36,8 @@ def _block_layers(text: Any) -> Any:
     try:
         return tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
     except ValueError:
-        raise ValueError(f"block_layers={text!r} is invalid: allowed comma-separated layer "
-                         "counts, e.g. 6, 12, 24, 16") from None
+        raise ValueError(f"block_layers={short_repr(text)} is invalid: allowed "
+                         "comma-separated layer counts, e.g. 6, 12, 24, 16") from None
 
 
 def config_from_controls(preset, height, width, channels, num_classes, growth_rate,
@@ -70,10 +70,11 @@ def controls_from_config(config: DenseNetConfig, preset: str) -> list:
 
 
 def _batch_size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value) or value != int(value) or not 1 <= value <= MAX_BATCH_SIZE:
-        raise ValueError(f"batch_size={value!r} is invalid: allowed an integer from 1 to "
-                         f"{MAX_BATCH_SIZE}")
+    # The range first: it refuses NaN, infinity and huge ints before int() could overflow.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 1 <= value <= MAX_BATCH_SIZE or value != int(value):
+        raise ValueError(f"batch_size={short_repr(value)} is invalid: allowed an integer "
+                         f"from 1 to {MAX_BATCH_SIZE}")
     return int(value)
 
 
@@ -132,9 +133,9 @@ def explore(preset, height, width, channels, num_classes, growth_rate, block_lay
 def load_preset(name: str, batch_size: int = DEFAULT_BATCH_SIZE,
                 request: gr.Request | None = None) -> tuple:
     """Control values for preset `name`, followed by its Explore views."""
-    if name not in PRESETS:
-        raise gr.Error(f"preset={name!r} is unknown: allowed {', '.join(PRESETS)}",
-                       print_exception=False)
+    if not isinstance(name, str) or name not in PRESETS:
+        raise gr.Error(f"preset={short_repr(name)} is unknown: allowed "
+                       f"{', '.join(PRESETS)}", print_exception=False)
     controls = controls_from_config(PRESETS[name], name)
     return (*controls, *explore(*controls, batch_size, request=request))
 

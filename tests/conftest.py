@@ -22,14 +22,17 @@ def _free_port() -> int:
 
 
 def _launch_app(tmp_path_factory, **environment):
-    """`python app.py` started as a user would, on a free loopback port."""
+    """`python app.py` started as a user would, on a free loopback port. An environment value
+    of None removes that variable; what the app prints is in `process.log_path`."""
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
            **environment}
+    env = {name: value for name, value in env.items() if value is not None}
     with open(log, "w") as output:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                                    stdout=output, stderr=subprocess.STDOUT)
+    process.log_path = log
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while True:
@@ -56,8 +59,10 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def classify_app_url(tmp_path_factory, tiny_weights_dir):
-    """The app serving the tiny trained model in place of the shipped one."""
-    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(tiny_weights_dir))
+    """The app serving the tiny trained model in place of the shipped one; no ImageNet weights
+    (its folder has none, and downloads are off)."""
+    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(tiny_weights_dir),
+                               DENSENET_OFFLINE="1")
     yield url
     process.terminate()
     process.wait(timeout=30)
