@@ -1,0 +1,61 @@
+"""Grad-CAM speed per request: the first call (which traces the gradient model) and the median
+of later calls, beside one compiled forward pass, for the Fashion model and DenseNet-121.
+
+Run: python benchmarks/gradcam.py   (random weights: the speed does not depend on them)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from densenet_demo.gradcam import default_layer_name, gradcam, overlay  # noqa: E402
+from densenet_demo.model import build_model  # noqa: E402
+from densenet_demo.presets import PRESETS  # noqa: E402
+
+
+def median_ms(function, repeats: int) -> float:
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def measure(name: str, repeats: int) -> None:
+    import tensorflow as tf
+    from PIL import Image
+
+    config = PRESETS[name]
+    model = build_model(config, name=name)
+    image = np.random.default_rng(0).normal(size=config.input_shape).astype(np.float32)
+    started = time.perf_counter()
+    heat = gradcam(model, image, 0)
+    first = (time.perf_counter() - started) * 1e3
+    forward = tf.function(lambda x: model(x, training=False))
+    upload = Image.new("RGB", (1024, 768), (200, 180, 160))
+    print(f"{name} {config.input_shape}: heat map {heat.shape} from "
+          f"{default_layer_name(model)!r}")
+    timings = {
+        "first Grad-CAM (traces)": first,
+        "Grad-CAM": median_ms(lambda: gradcam(model, image, 0), repeats),
+        "compiled forward": median_ms(lambda: forward(image[None]), repeats),
+        "overlay on a 1024x768 upload": median_ms(lambda: overlay(upload, heat, 0.5), 20),
+    }
+    for label, milliseconds in timings.items():
+        print(f"  {label:30} {milliseconds:8.1f} ms")
+
+
+if __name__ == "__main__":
+    measure("fashion", 50)
+    measure("densenet121", 10)
