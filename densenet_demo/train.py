@@ -260,13 +260,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def test_report(model, test: Split) -> dict:
-    """Accuracy, per-class accuracy and confusion matrix (rows: true class) on `test`."""
-    probabilities = model.predict(evaluation_dataset(test), verbose=0)
-    predicted = probabilities.argmax(axis=1)
+def predict_classes(model, test: Split) -> np.ndarray:
+    """The class `model` gives each image of `test`, computed the one way the card's are."""
+    return model.predict(evaluation_dataset(test), verbose=0).argmax(axis=1)
+
+
+def test_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, per-class accuracy and confusion matrix (rows: true class) of `predicted`."""
     classes = len(CLASS_NAMES)
     confusion = np.zeros((classes, classes), dtype=int)
-    np.add.at(confusion, (test.labels.astype(int), predicted), 1)
+    np.add.at(confusion, (labels.astype(int), predicted), 1)
     per_class = confusion.diagonal() / confusion.sum(axis=1)
     return {"test_accuracy": float(np.trace(confusion) / confusion.sum()),
             "test_images": int(confusion.sum()),
@@ -277,13 +280,16 @@ def test_report(model, test: Split) -> dict:
 
 def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
            weights_dir: Path, data_dir: str | None = None) -> Path:
-    """Evaluate on the test set once, then write weights and model card atomically."""
+    """Evaluate on the test set once, then write weights, misclassified test images and model
+    card, each atomically."""
     import tensorflow as tf
 
     from .model import build_model
     from .summary import summarize
 
-    report = test_report(model, load_fashion_mnist(data_dir)["test"])
+    test = load_fashion_mnist(data_dir)["test"]
+    predicted = predict_classes(model, test)
+    report = test_report(test.labels, predicted)
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{settings.name}.weights.h5"
     temporary = weights_dir / f".{settings.name}.{os.getpid()}.weights.h5"
@@ -313,7 +319,40 @@ def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
                      "cpu_count": os.cpu_count(), "tensorflow": tf.__version__},
         "weights_file": weights_path.name,
         "weights_sha256": sha256_of(weights_path),
+        **save_mistakes(weights_dir, settings.name, test, predicted),
     }
-    write_atomically(weights_dir / f"{settings.name}.json",
-                     (json.dumps(card, indent=1) + "\n").encode())
+    write_card(weights_dir / f"{settings.name}.json", card)
     return weights_path
+
+
+def write_card(path: Path, card: dict) -> None:
+    write_atomically(path, (json.dumps(card, indent=1) + "\n").encode())
+
+
+def save_mistakes(weights_dir: Path, name: str, test: Split, predicted: np.ndarray) -> dict:
+    """Write `<name>.mistakes.npz` (the misclassified test images); returns the card fields
+    that name it."""
+    from .mistakes import find_mistakes, mistakes_bytes
+
+    data = mistakes_bytes(find_mistakes(test.images, test.labels, predicted))
+    path = weights_dir / f"{name}.mistakes.npz"
+    write_atomically(path, data)
+    return {"mistakes_file": path.name, "mistakes_sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_mistakes(model, weights_dir: Path, name: str, data_dir: str | None = None) -> Path:
+    """(Re)write the mistakes file of an exported model and name it in its card.
+
+    The test set is predicted as `export` predicted it, and nothing is written unless the
+    confusion matrix equals the card's: the images shown must agree with the card's figures.
+    """
+    card_path = Path(weights_dir) / f"{name}.json"
+    card = json.loads(card_path.read_text())
+    test = load_fashion_mnist(data_dir)["test"]
+    predicted = predict_classes(model, test)
+    if test_report(test.labels, predicted)["confusion_matrix"] != card["confusion_matrix"]:
+        raise ValueError(f"the model's test-set predictions differ from the confusion matrix "
+                         f"in {card_path}: its mistakes were not written")
+    card.update(save_mistakes(card_path.parent, name, test, predicted))
+    write_card(card_path, card)
+    return card_path.parent / card["mistakes_file"]

@@ -1,0 +1,93 @@
+"""Handlers of the Model tab: the shipped model's feature reuse and its misclassified test
+images, looked up by (true class, predicted class)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from .classifier import WEIGHTS_DIR
+from .config import DenseNetConfig
+from .feature_reuse import ReuseGrid, feature_reuse
+from .mistakes import Mistakes, load_mistakes
+from .train import sha256_of
+
+GALLERY_LIMIT = 100  # images per answer: each is a file the server writes and the page loads
+PREVIEW_SCALE = 4  # 28x28 shown at 112x112, pixels kept sharp
+
+
+class ModelTab:
+    """One trained model and its card, with the misclassified test images shipped beside it."""
+
+    def __init__(self, model, card: dict, weights_dir: str | Path | None = None) -> None:
+        """`weights_dir`: where the card and its files are (default: the shipped weights/)."""
+        self.card = card
+        self.class_names: tuple[str, ...] = tuple(card["class_names"])
+        self.reuse: list[ReuseGrid] = feature_reuse(model,
+                                                    DenseNetConfig.from_dict(card["config"]))
+        directory = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+        self.mistakes, self.mistakes_unavailable = _load_mistakes(card, directory)
+
+    def worst_pair(self) -> tuple[str, str]:
+        """(true, predicted) class names of the card's most frequent mistake."""
+        counts = np.array(self.card["confusion_matrix"])
+        np.fill_diagonal(counts, -1)
+        true, predicted = np.unravel_index(counts.argmax(), counts.shape)
+        return self.class_names[true], self.class_names[predicted]
+
+    def misclassified(self, true_class: str, predicted_class: str) -> tuple[list, str]:
+        """(gallery of (image, "test #index"), one sentence) for the test images labelled
+        `true_class` that the model classified as `predicted_class`."""
+        if self.mistakes is None:
+            raise gr.Error(self.mistakes_unavailable, print_exception=False)
+        try:
+            true = self._class_index("true class", true_class)
+            predicted = self._class_index("predicted class", predicted_class)
+        except ValueError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        if true == predicted:
+            return [], (f"True and predicted class are both {true_class}: those images were "
+                        f"classified correctly. Pick two different classes.")
+        cell = self.mistakes.pair(true, predicted)
+        gallery = [(_enlarge(image), f"test #{index}")
+                   for image, index in zip(cell.images[:GALLERY_LIMIT],
+                                           cell.indices[:GALLERY_LIMIT])]
+        count = len(cell.indices)
+        sentence = (f"{count} {true_class} test image{'s' * (count != 1)} "
+                    f"{'was' if count == 1 else 'were'} classified as {predicted_class}")
+        if count > GALLERY_LIMIT:
+            sentence += f"; the first {GALLERY_LIMIT} are shown"
+        return gallery, sentence + "."
+
+    def _class_index(self, field: str, value) -> int:
+        if not isinstance(value, str) or value not in self.class_names:
+            raise ValueError(f"{field} {value!r} is not one of the model's classes: "
+                             f"{', '.join(self.class_names)}")
+        return self.class_names.index(value)
+
+
+def _load_mistakes(card: dict, weights_dir: Path) -> tuple[Mistakes | None, str]:
+    """(mistakes, "") or (None, the one sentence saying why they cannot be shown)."""
+    file_name = card.get("mistakes_file", f"{card['name']}.mistakes.npz")
+    path = weights_dir / file_name
+    if "mistakes_file" not in card or not path.is_file():
+        return None, (f"The misclassified test images are not shipped with this model "
+                      f"({file_name} is missing): `python -m densenet_demo evaluate "
+                      f"{card['name']} --write-mistakes` writes them.")
+    if sha256_of(path) != card["mistakes_sha256"]:
+        return None, (f"The misclassified test images are not shown: {file_name} does not "
+                      f"match the model card's SHA-256.")
+    try:
+        return load_mistakes(path), ""
+    except ValueError:
+        return None, (f"The misclassified test images are not shown: {file_name} is not a "
+                      f"mistakes file.")
+
+
+def _enlarge(image: np.ndarray) -> Image.Image:
+    height, width = image.shape
+    return Image.fromarray(image).resize((width * PREVIEW_SCALE, height * PREVIEW_SCALE),
+                                         Image.Resampling.NEAREST)
