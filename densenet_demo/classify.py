@@ -1,18 +1,24 @@
-"""Handlers of the Classify tab: an upload in, top-k classes, the model's view and timing out."""
+"""Handlers of the Classify tab: an upload and a model choice in, top-k classes, the model's
+view and timing out."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .batcher import MicroBatcher
 from .classifier import Classifier, load_classifier
-from .controls import UNREADABLE_IMAGE
+from .explain import explain
+from .imagenet import CROP_SIZE, RESIZE_SIZE, WEIGHT_FILES
+from .presets import PRESET_INFO
 
-PREVIEW_SCALE = 8  # the 28x28 input shown 8x larger, pixels kept sharp
+PREVIEW_SIDE = 224  # a smaller model input is shown enlarged to this, pixels kept sharp
+DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
+MODELS = {name: PRESET_INFO[name].title for name in (DEFAULT_MODEL, *WEIGHT_FILES)}
 
 
 class ClassifyService:
@@ -23,17 +29,20 @@ class ClassifyService:
         self.batcher = MicroBatcher(classifier.predict_batch)
 
     @classmethod
-    def load(cls, name: str = "fashion",
-             weights_dir: str | Path | None = None) -> tuple[ClassifyService | None, str]:
-        """(service, "") or (None, the one-sentence reason it is unavailable)."""
+    def load(cls, name: str = "fashion", weights_dir: str | Path | None = None,
+             isolated: bool = False) -> tuple[ClassifyService | None, str]:
+        """(service, "") or (None, the one-sentence reason it is unavailable); `isolated` as
+        in `load_classifier`."""
         try:
-            return cls(load_classifier(name, weights_dir)), ""
+            return cls(load_classifier(name, weights_dir, isolated)), ""
         except (ValueError, OSError) as error:
+            if name in WEIGHT_FILES:  # Keras' weights: the error already says what is missing
+                return None, str(error)
             return None, (f"The {name} model is unavailable ({error}). Train it with "
                           f"`python -m densenet_demo train`, which writes weights/{name}.*")
 
     def classify(self, image: str | None, top_k: float) -> tuple[dict, Image.Image, str]:
-        """(gr.Label value, the enlarged 28x28 model input, latency line) for one upload."""
+        """(gr.Label value, the model input (enlarged if small), latency line) for one upload."""
         started = time.perf_counter()
         if image is None:
             raise gr.Error("No image: upload a picture, take one with the webcam or paste one.",
@@ -45,15 +54,15 @@ class ClassifyService:
             raise gr.Error(str(error), print_exception=False) from None
         try:
             seen = self.classifier.model_input(image)
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-                SyntaxError):
-            raise gr.Error(UNREADABLE_IMAGE, print_exception=False) from None
+        except ValueError as error:  # open_image's sentence: unreadable, too large, damaged
+            raise gr.Error(str(error), print_exception=False) from None
         prepared = time.perf_counter()
         probabilities = self.batcher.submit(seen)
         result = self.classifier.top(probabilities, top_k)
         finished = time.perf_counter()
-        height, width = seen.shape
-        preview = Image.fromarray(seen).resize((width * PREVIEW_SCALE, height * PREVIEW_SCALE),
+        height, width = seen.shape[:2]
+        scale = max(1, PREVIEW_SIDE // max(height, width))
+        preview = Image.fromarray(seen).resize((width * scale, height * scale),
                                                Image.Resampling.NEAREST)
         timing = (f"Predicted in {(finished - started) * 1e3:.1f} ms on the server "
                   f"(reading and preparing the image {(prepared - started) * 1e3:.1f} ms, "
@@ -65,6 +74,83 @@ class ClassifyService:
         if image is None:
             return None, None, ""
         return self.classify(image, top_k)
+
+
+class ClassifyModels:
+    """The Classify tab's models by name, each loaded on first use, one load at a time, then
+    shared. A model that could not be loaded is tried again on the next request."""
+
+    def __init__(self, weights_dir: str | Path | None = None) -> None:
+        self.weights_dir = weights_dir
+        self._services: dict[str, ClassifyService] = {}
+        self._loading = threading.Lock()
+
+    def load(self, name: str, isolated: bool = True) -> tuple[ClassifyService | None, str]:
+        """(service, "") or (None, the one-sentence reason it is unavailable). `isolated`:
+        convert in a child process, so that requests meanwhile are served without stalls;
+        only a load before the app serves (the default model's) can skip it."""
+        if name not in self._services:  # a loaded model never waits for another's load
+            with self._loading:
+                if name not in self._services:
+                    service, unavailable = ClassifyService.load(name, self.weights_dir,
+                                                                isolated)
+                    if service is None:
+                        return None, unavailable
+                    self._services[name] = service
+        return self._services[name], ""
+
+    def service(self, model: str | None) -> ClassifyService:
+        """The loaded model `model`; `gr.Error` with the reason when it is unknown or
+        unavailable."""
+        if model not in MODELS:
+            raise gr.Error(f"model={model!r} is invalid: allowed {', '.join(MODELS)}",
+                           print_exception=False)
+        service, unavailable = self.load(model)
+        if service is None:
+            raise gr.Error(unavailable, print_exception=False)
+        return service
+
+    def classify(self, image: str | None, top_k: float,
+                 model: str = DEFAULT_MODEL) -> tuple[dict, Image.Image, str]:
+        """`ClassifyService.classify` with the chosen model (callers that send none get the
+        Fashion-MNIST one, as before the choice existed)."""
+        return self.service(model).classify(image, top_k)
+
+    def classify_on_page(self, image: str | None, top_k: float, model: str) -> tuple:
+        """As `classify`, but a cleared picture clears the results instead of raising."""
+        if image is None:
+            return None, None, ""
+        return self.classify(image, top_k, model)
+
+    def explain(self, image: str | None, model: str, opacity: float) -> tuple:
+        """Grad-CAM of the chosen model's top class: on the upload, on the model's input."""
+        if image is None:
+            raise gr.Error("No image: upload a picture first, then ask why.",
+                           print_exception=False)
+        classifier = self.service(model).classifier
+        try:
+            return explain(classifier, image, opacity)
+        except ValueError as error:  # unreadable image or opacity: one sentence
+            raise gr.Error(str(error), print_exception=False) from None
+
+    def describe(self, model: str) -> str:
+        """What the chosen model is and what a picture becomes for it (loading the model)."""
+        return describe(self.service(model).classifier.card)
+
+
+def describe(card: dict) -> str:
+    """The Classify tab's paragraph on a model, from its card."""
+    if card["preprocessing"].get("kind") == "imagenet":
+        return (f"**{card['title']}** with Keras' published ImageNet weights "
+                f"({card['params']:,} parameters). {card['about']} It names one of the 1,000 "
+                f"ImageNet classes. Your picture is resized so that its shorter side is "
+                f"{RESIZE_SIZE} px, its centre {CROP_SIZE}×{CROP_SIZE} is cut out, and each "
+                f"colour channel is normalised with ImageNet's mean and deviation.")
+    return (f"Upload a photo of a clothing item, shoe or bag. The model is this project's "
+            f"DenseNet ({card['params']:,} parameters) trained on Fashion-MNIST: "
+            f"{card['test_accuracy']:.2%} accuracy on its 10,000 test images. Your picture is "
+            f"turned into what it was trained on: grayscale, light on black, cropped and "
+            f"centred, 28×28.")
 
 
 def example_images(folder: Path) -> list[str]:

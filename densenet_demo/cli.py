@@ -1,10 +1,12 @@
-"""`python -m densenet_demo summary|train`: thin argparse edges over the package."""
+"""`python -m densenet_demo summary|train|evaluate|predict`: thin argparse edges over the
+package."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -104,7 +106,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     matches = abs(accuracy - claimed) < 0.5 / len(test.labels)  # the same count of hits
     print(f"{name}: test accuracy {accuracy:.4%} on {len(test.labels):,} images; the card says "
           f"{claimed:.4%}: {'matches' if matches else 'DOES NOT MATCH'}")
+    if matches and args.write_mistakes:
+        from .classifier import WEIGHTS_DIR
+        from .train import write_mistakes
+
+        written = write_mistakes(classifier.model, weights_dir or WEIGHTS_DIR, name,
+                                 args.data_dir)
+        print(f"wrote {written} and named it in {name}.json")
     return 0 if matches else 1
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from .classifier import load_classifier
+    from .preprocess import open_image
+
+    image = open_image(args.image)  # an unreadable file is refused before the model loads
+    classifier = load_classifier(args.model, args.weights_dir)
+    for label, probability in classifier.predict(image, args.top_k):
+        print(f"{probability:8.2%}  {label}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a model name in --weights-dir, or a .weights.h5 file")
     evaluate.add_argument("--weights-dir", type=Path, default=None)
     evaluate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    evaluate.add_argument("--write-mistakes", action="store_true",
+                          help="also (re)write <name>.mistakes.npz, the misclassified test "
+                               "images the app's Model tab shows, and name it in the card")
     evaluate.set_defaults(handler=_evaluate)
+
+    predict = commands.add_parser("predict", help="classify one picture with the Fashion-MNIST "
+                                                  "model or an ImageNet DenseNet")
+    predict.add_argument("image", help="a PNG, JPEG, WebP, GIF or BMP file")
+    predict.add_argument("--model", default="fashion",
+                         help="fashion (default), densenet121, densenet169, densenet201, or "
+                              "another model trained into --weights-dir")
+    predict.add_argument("--top-k", type=int, default=5, help="how many classes to print")
+    predict.add_argument("--weights-dir", type=Path,
+                         default=os.environ.get("DENSENET_WEIGHTS_DIR") or None,
+                         help="folder with model cards and/or Keras' ImageNet weight files "
+                              "under their published names (default: $DENSENET_WEIGHTS_DIR, "
+                              "then weights/ and Keras' cache or a download)")
+    predict.set_defaults(handler=_predict)
     return parser
 
 

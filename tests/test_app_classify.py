@@ -1,5 +1,6 @@
 """The Classify endpoint through gradio_client, against the app serving a trained model."""
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,14 +60,18 @@ def test_top_k_outside_1_to_10_is_refused_by_name(classify_client):
         classify_client.predict(handle_file(str(EXAMPLES[0])), 11, api_name="/predict")
 
 
-def test_without_weights_the_classify_tab_says_why_in_one_sentence(tmp_path_factory):
+def test_without_weights_the_classify_tab_says_why_in_one_sentence(tmp_path_factory,
+                                                                   tiny_weights_dir):
     from conftest import _launch_app
 
-    empty = tmp_path_factory.mktemp("empty")
-    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(empty))
+    # The card without its weights: the folder's card wins over the shipped weights/.
+    folder = tmp_path_factory.mktemp("card-only")
+    shutil.copy(tiny_weights_dir / "fashion.json", folder)
+    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(folder))
     try:
         config = httpx.get(url + "config", timeout=10).text
-        assert "The fashion model is unavailable (model 'fashion' has no card" in config
+        assert "The fashion model is unavailable (" in config
+        assert "fashion.weights.h5 does not match its model card" in config
         assert "python -m densenet_demo train" in config
     finally:
         process.terminate()
