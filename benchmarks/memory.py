@@ -1,0 +1,103 @@
+"""Server memory: the app's resident set size at start, through 200 Keras builds, and after
+1,000 predictions.
+
+Run: python benchmarks/memory.py   (DENSENET_WEIGHTS_DIR picks another weights folder)
+The builds cycle through five presets from 0.15 M to 8 M parameters (article, fashion,
+densenet-40, densenet-bc-100, densenet121): small-to-medium models, about 2 s each here.
+The predictions are the 1,000 real test images in tests/data, 4 callers at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from app_server import call, start_app, upload  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from densenet_demo.classify import DEFAULT_MODEL  # noqa: E402
+from densenet_demo.explore import controls_from_config  # noqa: E402
+from densenet_demo.presets import PRESETS  # noqa: E402
+
+BUILD_MIX = ("article", "fashion", "densenet-40", "densenet-bc-100", "densenet121")
+BUILDS, PREDICTIONS = 200, 1000
+BUILDS_REPORT_EVERY, PREDICTIONS_REPORT_EVERY = 50, 250
+
+
+def resident_mib(pid: int) -> float:
+    """VmRSS of process `pid` in MiB (read from /proc: no psutil needed)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"process {pid} has no VmRSS")
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of `pid` (a build worker, if the app runs one)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def report(stage: str, pid: int, started: float) -> None:
+    workers = {child: resident_mib(child) for child in children(pid)}
+    extra = "".join(f", worker {child}: {mib:,.0f} MiB" for child, mib in workers.items())
+    print(f"{stage:32s} server RSS {resident_mib(pid):7,.0f} MiB{extra}  "
+          f"({time.perf_counter() - started:5.0f} s)", flush=True)
+
+
+def build_all(url: str, pid: int, started: float) -> None:
+    with httpx.Client(timeout=600) as http:
+        for number in range(1, BUILDS + 1):
+            name = BUILD_MIX[(number - 1) % len(BUILD_MIX)]
+            result = call(http, url, "build_keras", controls_from_config(PRESETS[name], name))
+            if not result[0].startswith("✅"):
+                sys.exit(f"build {number} ({name}) disagreed: {result[0][:200]}")
+            if number % BUILDS_REPORT_EVERY == 0:
+                report(f"after {number} builds", pid, started)
+
+
+def predict_all(url: str, pid: int, started: float, folder: Path) -> None:
+    sample = np.load(ROOT / "tests" / "data" / "fashion-test-sample.npz")["images"]
+    paths = []
+    for index, image in enumerate(sample[:PREDICTIONS]):
+        paths.append(folder / f"test-{index}.png")
+        Image.fromarray(image).save(paths[-1])
+
+    def predict(path: Path) -> None:
+        with httpx.Client(timeout=120) as http:
+            call(http, url, "predict", [upload(http, url, path), 5, DEFAULT_MODEL])
+
+    with ThreadPoolExecutor(4) as pool:
+        for done in range(PREDICTIONS_REPORT_EVERY, PREDICTIONS + 1, PREDICTIONS_REPORT_EVERY):
+            list(pool.map(predict, paths[done - PREDICTIONS_REPORT_EVERY:done]))
+            report(f"after {done:,} predictions", pid, started)
+
+
+def main() -> None:
+    server, url = start_app()
+    started = time.perf_counter()
+    try:
+        report("at start", server.pid, started)
+        build_all(url, server.pid, started)
+        with tempfile.TemporaryDirectory() as folder:
+            predict_all(url, server.pid, started, Path(folder))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The page in a real browser: Playwright driving Debian's Chromium against the running app.
+
+Browsers cannot be downloaded here, so Playwright is pointed at /usr/bin/chromium (Debian's
+`chromium` package, which the README's test command installs). Each test leaves a screenshot
+in $TEST_ARTIFACTS_DIR (default: test-artifacts/ at the repository root).
+"""
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from densenet_demo.charts import channel_growth_figure
+from densenet_demo.data import CLASS_NAMES
+from densenet_demo.preprocess import UNREADABLE_IMAGE
+from densenet_demo.presets import PRESETS
+from densenet_demo.report import headline
+from densenet_demo.summary import DEFAULT_BATCH_SIZE, summarize
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts")
+EXAMPLE = min((ROOT / "examples" / "fashion").glob("*.png"))
+TIMEOUT_MS = 60_000  # a loaded 2-core machine: the app's first answers can take seconds
+
+# True once the Plotly chart under the Gradio label `label` plots the y values `expected`.
+CHART_SHOWS = """([label, expected]) => {
+    const block = [...document.querySelectorAll('.block')].find(b =>
+        [...b.querySelectorAll('[data-testid=block-label]')].some(
+            l => l.textContent.trim() === label));
+    const plot = block && block.querySelector('.js-plotly-plot');
+    return Boolean(plot && plot.data) && JSON.stringify(
+        plot.data.map(trace => Array.from(trace.y))) === JSON.stringify(expected);
+}"""
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",
+                allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page; its screenshot is saved when the test ends, passed or failed."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
+    context.close()
+
+
+def component(page, label):
+    """The Gradio component whose visible label is exactly `label`."""
+    return page.locator(".block").filter(has=page.get_by_test_id("block-label").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+
+
+def headline_value(page, label):
+    """The value cell of the headline table's row `label`."""
+    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True))
+    return row.get_by_role("cell").nth(1)
+
+
+def chart_data(config):
+    return [[int(y) for y in trace.y] for trace in channel_growth_figure(summarize(config)).data]
+
+
+def test_changing_the_growth_rate_updates_the_numbers_and_the_chart(app_url, page):
+    densenet121 = PRESETS["densenet121"]
+    page.goto(app_url)
+    expect(headline_value(page, "Parameters")).to_have_text(
+        dict(headline(summarize(densenet121), DEFAULT_BATCH_SIZE))["Parameters"])
+
+    growth_rate = page.get_by_role("spinbutton", name="Growth rate k")
+    growth_rate.fill("24")
+    growth_rate.press("Enter")
+
+    changed = dataclasses.replace(densenet121, growth_rate=24)
+    for label, value in headline(summarize(changed), DEFAULT_BATCH_SIZE):
+        expect(headline_value(page, label)).to_have_text(value)
+    page.wait_for_function(CHART_SHOWS, arg=["Channel growth", chart_data(changed)])
+
+
+def test_an_uploaded_picture_shows_its_top_k_labels(classify_app_url, page):
+    page.goto(classify_app_url)
+    page.get_by_role("tab", name="Classify").click()
+    component(page, "Your picture").locator("input[type=file]").set_input_files(EXAMPLE)
+
+    top_classes = component(page, "Top-k classes")
+    labels = top_classes.locator("dt")
+    expect(labels).to_have_count(5)  # the k slider starts at 5
+    shown = labels.all_inner_texts()
+    assert set(shown) <= set(CLASS_NAMES) and len(set(shown)) == 5
+    percentages = [int(text.rstrip("%")) for text in top_classes.locator("dd").all_inner_texts()]
+    assert percentages == sorted(percentages, reverse=True)
+    expect(top_classes.get_by_test_id("label-output-value")).to_have_text(shown[0])
+
+
+def test_a_file_that_is_not_an_image_shows_the_error_message(classify_app_url, page,
+                                                              tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is text, not a picture")
+    page.goto(classify_app_url)
+    page.get_by_role("tab", name="Classify").click()
+    component(page, "Your picture").locator("input[type=file]").set_input_files(fake)
+
+    expect(page.get_by_test_id("toast-body").filter(has_text=UNREADABLE_IMAGE)).to_be_visible()
+    expect(page.get_by_test_id("label-output-value")).to_have_count(0)  # no classes shown
