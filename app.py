@@ -171,7 +171,7 @@ def build_demo(models: ClassifyModels) -> gr.Blocks:
                 gr.Markdown(unavailable)
             else:
                 model_tab = ModelTab(service.classifier.model, service.classifier.card,
-                                     WEIGHTS_DIR)
+                                     service.classifier.weights_path.parent)
                 gr.Markdown(headline_markdown(model_tab.card))
                 with gr.Row():
                     gr.Plot(accuracy_figure(model_tab.card), label="Beside published results")

@@ -22,11 +22,13 @@ MODEL_INPUTS = {"fashion": fashion_input_and_box, "imagenet": imagenet.imagenet_
 class Classifier:
     """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays."""
 
-    def __init__(self, model, card: dict, isolated: bool = False) -> None:
+    def __init__(self, model, card: dict, isolated: bool = False,
+                 weights_path: Path | None = None) -> None:
         from .fast_forward import LiteRTForward
 
         self.model = model
         self.card = card
+        self.weights_path = weights_path  # the card's other files lie beside it
         self.class_names: tuple[str, ...] = tuple(card["class_names"])
         self.input_shape: tuple[int, int, int] = tuple(card["config"]["input_shape"])
         preprocessing = card["preprocessing"]
@@ -131,4 +133,4 @@ def load_classifier(name: str = "fashion", weights_dir: str | Path | None = None
     except (ValueError, OSError) as error:
         raise ValueError(f"{weights_path} is not a weights file for {name} "
                          f"({str(error).splitlines()[0]}).") from None
-    return Classifier(model, card, isolated)
+    return Classifier(model, card, isolated, weights_path)

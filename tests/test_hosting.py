@@ -96,13 +96,24 @@ def test_the_example_images_are_served(classify_app_url):
         assert image.content == original.read_bytes()
 
 
+def _raw_predict(url: str, path: str) -> str:
+    """The event stream of one raw-HTTP /predict call naming `path` as its image."""
+    join = httpx.post(url + "gradio_api/call/predict", timeout=10,
+                      json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}},
+                                     5, "fashion"]})
+    return httpx.get(url + f"gradio_api/call/predict/{join.json()['event_id']}",
+                     timeout=60).text
+
+
 def test_an_api_caller_cannot_make_the_server_read_its_files(classify_app_url):
-    for path in ["/etc/passwd", str(ROOT / "examples" / "fashion" / "bag-18.png")]:
-        join = httpx.post(classify_app_url + "gradio_api/call/predict", timeout=10,
-                          json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}},
-                                         5]})
-        answer = httpx.get(classify_app_url + f"gradio_api/call/predict/"
-                                              f"{join.json()['event_id']}", timeout=60).text
+    # The same request with a file the caller uploaded is answered: only the path differs.
+    example = ROOT / "examples" / "fashion" / "bag-18.png"
+    with open(example, "rb") as image:
+        uploaded = httpx.post(classify_app_url + "gradio_api/upload", timeout=10,
+                              files={"files": ("bag.png", image, "image/png")}).json()[0]
+    assert _raw_predict(classify_app_url, uploaded).startswith("event: complete")
+    for path in ["/etc/passwd", str(example)]:
+        answer = _raw_predict(classify_app_url, path)
         assert answer.startswith("event: error") and "root:" not in answer
 
 
