@@ -232,6 +232,8 @@ demo = build_demo(ClassifyModels(WEIGHTS_DIR))
 if __name__ == "__main__":
     # Loopback unless told otherwise (Spaces sets GRADIO_SERVER_NAME=0.0.0.0); an empty value
     # would bind every interface. No share link unless GRADIO_SHARE=True asks for one.
+    # Gradio copies the page's config into every session, and every API call is one (~140 KB
+    # each here; its default keeps 10,000, ~1.4 GB): no event keeps state, 500 are plenty.
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_file_size=MAX_FILE_BYTES)
+                max_file_size=MAX_FILE_BYTES, state_session_capacity=500)

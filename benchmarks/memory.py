@@ -1,10 +1,12 @@
-"""Server memory: the app's resident set size at start, through 200 Keras builds, and after
+"""Server memory: the app's resident set size at start, through 200 Keras builds, and through
 1,000 predictions.
 
 Run: python benchmarks/memory.py   (DENSENET_WEIGHTS_DIR picks another weights folder)
 The builds cycle through five presets from 0.15 M to 8 M parameters (article, fashion,
 densenet-40, densenet-bc-100, densenet121): small-to-medium models, about 2 s each here.
 The predictions are the 1,000 real test images in tests/data, 4 callers at a time.
+Bound: at most 150 MiB above the size at start (every call is a Gradio session, and the app
+keeps the 500 latest at ~140 KB each; the rest is allocator slack).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from densenet_demo.presets import PRESETS  # noqa: E402
 BUILD_MIX = ("article", "fashion", "densenet-40", "densenet-bc-100", "densenet121")
 BUILDS, PREDICTIONS = 200, 1000
 BUILDS_REPORT_EVERY, PREDICTIONS_REPORT_EVERY = 50, 250
+BOUND_MIB = 150
 
 
 def resident_mib(pid: int) -> float:
@@ -43,19 +46,12 @@ def resident_mib(pid: int) -> float:
     raise RuntimeError(f"process {pid} has no VmRSS")
 
 
-def children(pid: int) -> list[int]:
-    """The direct child processes of `pid` (a build worker, if the app runs one)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def report(stage: str, pid: int, started: float) -> None:
-    workers = {child: resident_mib(child) for child in children(pid)}
-    extra = "".join(f", worker {child}: {mib:,.0f} MiB" for child, mib in workers.items())
-    print(f"{stage:32s} server RSS {resident_mib(pid):7,.0f} MiB{extra}  "
-          f"({time.perf_counter() - started:5.0f} s)", flush=True)
+def report(stage: str, pid: int, started: float) -> float:
+    """Print and return the server's RSS now."""
+    mib = resident_mib(pid)
+    print(f"{stage:28s} server RSS {mib:7,.0f} MiB  ({time.perf_counter() - started:5.0f} s)",
+          flush=True)
+    return mib
 
 
 def build_all(url: str, pid: int, started: float) -> None:
@@ -69,7 +65,7 @@ def build_all(url: str, pid: int, started: float) -> None:
                 report(f"after {number} builds", pid, started)
 
 
-def predict_all(url: str, pid: int, started: float, folder: Path) -> None:
+def predict_all(url: str, pid: int, started: float, folder: Path) -> float:
     sample = np.load(ROOT / "tests" / "data" / "fashion-test-sample.npz")["images"]
     paths = []
     for index, image in enumerate(sample[:PREDICTIONS]):
@@ -83,17 +79,19 @@ def predict_all(url: str, pid: int, started: float, folder: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         for done in range(PREDICTIONS_REPORT_EVERY, PREDICTIONS + 1, PREDICTIONS_REPORT_EVERY):
             list(pool.map(predict, paths[done - PREDICTIONS_REPORT_EVERY:done]))
-            report(f"after {done:,} predictions", pid, started)
+            mib = report(f"after {done:,} predictions", pid, started)
+    return mib
 
 
 def main() -> None:
     server, url = start_app()
     started = time.perf_counter()
     try:
-        report("at start", server.pid, started)
+        at_start = report("at start", server.pid, started)
         build_all(url, server.pid, started)
         with tempfile.TemporaryDirectory() as folder:
-            predict_all(url, server.pid, started, Path(folder))
+            at_end = predict_all(url, server.pid, started, Path(folder))
+        print(f"growth since start: {at_end - at_start:+,.0f} MiB (bound: +{BOUND_MIB} MiB)")
     finally:
         server.terminate()
         server.wait(timeout=30)
