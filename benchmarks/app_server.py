@@ -32,7 +32,7 @@ def start_app(**environment: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the server writes to it
     server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT,
                               env={**os.environ, "GRADIO_SERVER_PORT": str(port),
