@@ -25,22 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from app_server import start_app  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 from densenet_demo.classifier import Classifier, load_classifier  # noqa: E402
 from densenet_demo.classify import ClassifyService, example_images  # noqa: E402
 
 EXAMPLES = example_images(ROOT / "examples" / "fashion")
-
-
-def median_ms(function, repeats: int = 200) -> float:
-    for _ in range(10):
-        function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
 
 
 def forward_paths(service: ClassifyService) -> dict[str, float]:

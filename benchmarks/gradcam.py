@@ -7,7 +7,6 @@ Run: python benchmarks/gradcam.py   (random weights: the speed does not depend o
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,20 +15,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 from densenet_demo.gradcam import default_layer_name, gradcam, overlay  # noqa: E402
 from densenet_demo.model import build_model  # noqa: E402
 from densenet_demo.presets import PRESETS  # noqa: E402
-
-
-def median_ms(function, repeats: int) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
 
 
 def measure(name: str, repeats: int) -> None:
@@ -48,9 +38,10 @@ def measure(name: str, repeats: int) -> None:
           f"{default_layer_name(model)!r}")
     timings = {
         "first Grad-CAM (traces)": first,
-        "Grad-CAM": median_ms(lambda: gradcam(model, image, 0), repeats),
-        "compiled forward": median_ms(lambda: forward(image[None]), repeats),
-        "overlay on a 1024x768 upload": median_ms(lambda: overlay(upload, heat, 0.5), 20),
+        "Grad-CAM": median_ms(lambda: gradcam(model, image, 0), repeats, warmup=1),
+        "compiled forward": median_ms(lambda: forward(image[None]), repeats, warmup=1),
+        "overlay on a 1024x768 upload": median_ms(lambda: overlay(upload, heat, 0.5), 20,
+                                                  warmup=1),
     }
     for label, milliseconds in timings.items():
         print(f"  {label:30} {milliseconds:8.1f} ms")

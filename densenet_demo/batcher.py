@@ -8,6 +8,7 @@ inputs meet here, where nothing can fail on account of another caller.
 from __future__ import annotations
 
 import queue
+from collections import deque
 import threading
 from concurrent.futures import Future
 from typing import Callable
@@ -24,7 +25,9 @@ class MicroBatcher:
                  max_batch_size: int = 16) -> None:
         self._batch_fn, self._max_batch_size = batch_fn, max_batch_size
         self._requests: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
-        self.batch_sizes: list[int] = []  # the size of every batch run, for tests and benchmarks
+        # The sizes of the latest batches, for tests and benchmarks; bounded, as the server
+        # runs for weeks.
+        self.batch_sizes: deque[int] = deque(maxlen=1024)
         threading.Thread(target=self._serve, name="micro-batcher", daemon=True).start()
 
     def submit(self, item: np.ndarray) -> np.ndarray:

@@ -12,11 +12,10 @@ from PIL import Image
 
 from .batcher import MicroBatcher
 from .classifier import Classifier, load_classifier
-from .explain import explain
+from .explain import enlarged, explain
 from .imagenet import CROP_SIZE, RESIZE_SIZE, WEIGHT_FILES
 from .presets import PRESET_INFO
 
-PREVIEW_SIDE = 224  # a smaller model input is shown enlarged to this, pixels kept sharp
 DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
 MODELS = {name: PRESET_INFO[name].title for name in (DEFAULT_MODEL, *WEIGHT_FILES)}
 
@@ -60,20 +59,11 @@ class ClassifyService:
         probabilities = self.batcher.submit(seen)
         result = self.classifier.top(probabilities, top_k)
         finished = time.perf_counter()
-        height, width = seen.shape[:2]
-        scale = max(1, PREVIEW_SIDE // max(height, width))
-        preview = Image.fromarray(seen).resize((width * scale, height * scale),
-                                               Image.Resampling.NEAREST)
+        preview = enlarged(seen)
         timing = (f"Predicted in {(finished - started) * 1e3:.1f} ms on the server "
                   f"(reading and preparing the image {(prepared - started) * 1e3:.1f} ms, "
                   f"model {(finished - prepared) * 1e3:.1f} ms).")
         return {label: probability for label, probability in result}, preview, timing
-
-    def classify_on_page(self, image: str | None, top_k: float) -> tuple:
-        """As `classify`, but a cleared picture clears the results instead of raising."""
-        if image is None:
-            return None, None, ""
-        return self.classify(image, top_k)
 
 
 class ClassifyModels:

@@ -10,7 +10,15 @@ from .gradcam import gradcam, overlay
 from .preprocess import open_image
 
 DISPLAY_SIDE = 512  # the upload is shown at most this large: a 25 MP overlay helps nobody
-INPUT_SIDE = 224  # a small model input (28x28) is shown enlarged to this, pixels kept sharp
+PREVIEW_SIDE = 224  # a small model input (28x28) is shown enlarged to this, pixels kept sharp
+
+
+def enlarged(seen: np.ndarray) -> Image.Image:
+    """The model input as shown on the page: a small one scaled up whole, pixels kept sharp."""
+    height, width = seen.shape[:2]
+    scale = max(1, PREVIEW_SIDE // max(height, width))
+    return Image.fromarray(seen).resize((width * scale, height * scale),
+                                        Image.Resampling.NEAREST)
 
 
 def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image, Image.Image,
@@ -23,7 +31,7 @@ def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image,
             or not 0.0 <= float(opacity) <= 1.0:  # checked before any model work
         raise ValueError(f"opacity={opacity!r} is invalid: allowed a number from 0 to 1")
     picture = open_image(image)
-    seen, box = classifier.model_input_and_box(image)
+    seen, box = classifier.model_input_and_box(picture)  # decoded once: open_image is idempotent
     probabilities = classifier.predict_batch(seen[None])[0]
     chosen = int(np.argmax(probabilities))
     heat = gradcam(classifier.model, classifier.standardise(seen[None])[0], chosen)
@@ -32,11 +40,7 @@ def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image,
     shown = picture.resize((max(1, round(picture.width * shrink)),
                             max(1, round(picture.height * shrink))), Image.Resampling.LANCZOS)
     on_upload = overlay(shown, heat, opacity, tuple(edge * shrink for edge in box))
-    height, width = seen.shape[:2]
-    scale = max(1, INPUT_SIDE // max(height, width))
-    model_view = Image.fromarray(seen.squeeze()).resize((width * scale, height * scale),
-                                                        Image.Resampling.NEAREST)
-    on_input = overlay(model_view, heat, opacity)
+    on_input = overlay(enlarged(seen), heat, opacity)
     caption = (f"Grad-CAM for **{classifier.class_names[chosen]}** "
                f"({probabilities[chosen]:.1%}): red marks the pixels that raised this class's "
                f"score most, blue those that did not.")
