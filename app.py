@@ -24,7 +24,7 @@ from densenet_demo.model_report import (  # noqa: E402
     FEATURE_REUSE_HOW_TO_READ, accuracy_figure, confusion_figure, feature_reuse_figure,
     headline_markdown, per_class_figure, training_curves_figure)
 from densenet_demo.model_tab import ModelTab  # noqa: E402
-from densenet_demo.preprocess import MAX_FILE_BYTES  # noqa: E402
+from densenet_demo.hosting import cache_cleanup, launch_options  # noqa: E402
 from densenet_demo.presets import PRESETS  # noqa: E402
 from densenet_demo.report import preset_table  # noqa: E402
 from densenet_demo.summary import DEFAULT_BATCH_SIZE  # noqa: E402
@@ -57,7 +57,8 @@ WEIGHTS_DIR = os.environ.get("DENSENET_WEIGHTS_DIR") or None  # None: the shippe
 def build_demo(models: ClassifyModels) -> gr.Blocks:
     # Before serving: checked, converted (in-process: nothing to stall yet), warmed up.
     service, unavailable = models.load(DEFAULT_MODEL, isolated=False)
-    with gr.Blocks(title="DenseNet Explorer") as demo:
+    # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
+    with gr.Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
         gr.Markdown(INTRO)
         with gr.Tab("Explore"):
             with gr.Row():
@@ -230,10 +231,4 @@ def build_demo(models: ClassifyModels) -> gr.Blocks:
 demo = build_demo(ClassifyModels(WEIGHTS_DIR))
 
 if __name__ == "__main__":
-    # Loopback unless told otherwise (Spaces sets GRADIO_SERVER_NAME=0.0.0.0); an empty value
-    # would bind every interface. No share link unless GRADIO_SHARE=True asks for one.
-    # Gradio copies the page's config into every session, and every API call is one (~140 KB
-    # each here; its default keeps 10,000, ~1.4 GB): no event keeps state, 500 are plenty.
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
-                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_file_size=MAX_FILE_BYTES, state_session_capacity=500)
+    demo.launch(**launch_options())

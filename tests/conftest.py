@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+HANG_GUARD_S = 120  # a call that takes longer than this is hung, not slow
 
 
 def _free_port() -> int:
@@ -46,6 +47,17 @@ def _launch_app(tmp_path_factory, **environment):
             raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
     return process, url
+
+
+def predict_over_http(app_url, image_payload):
+    """POST /predict with raw JSON: the image as given, every other input at its default."""
+    info = httpx.get(app_url + "gradio_api/info", timeout=10).json()
+    others = [parameter["parameter_default"]
+              for parameter in info["named_endpoints"]["/predict"]["parameters"][1:]]
+    join = httpx.post(app_url + "gradio_api/call/predict", timeout=60,
+                      json={"data": [image_payload, *others]})
+    return httpx.get(app_url + f"gradio_api/call/predict/{join.json()['event_id']}",
+                     timeout=HANG_GUARD_S).text
 
 
 @pytest.fixture(scope="session")

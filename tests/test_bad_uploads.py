@@ -25,9 +25,9 @@ from densenet_demo.classify import ClassifyService
 from densenet_demo.data import CLASS_NAMES
 from densenet_demo.preprocess import (
     MAX_FILE_BYTES, MAX_PIXELS, check_image_file, open_image)
+from conftest import HANG_GUARD_S, predict_over_http
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
-HANG_GUARD_S = 120  # a call that takes longer than this is hung, not slow
 UNREADABLE = "could not be read as an image: upload a PNG, JPEG, WebP, GIF or BMP"
 
 # name -> the sentence it is refused with (a regular expression)
@@ -266,17 +266,6 @@ def test_the_app_sees_an_upload_as_sent(classify_client, service, corpus, name):
         assert np.abs(preview_pixels(preview) - expected).max() < 8
     else:
         assert correlation(preview_pixels(preview), expected) > 0.98
-
-
-def predict_over_http(app_url, image_payload):
-    """POST /predict with raw JSON: the image as given, every other input at its default."""
-    info = httpx.get(app_url + "gradio_api/info", timeout=10).json()
-    others = [parameter["parameter_default"]
-              for parameter in info["named_endpoints"]["/predict"]["parameters"][1:]]
-    join = httpx.post(app_url + "gradio_api/call/predict", timeout=60,
-                      json={"data": [image_payload, *others]})
-    return httpx.get(app_url + f"gradio_api/call/predict/{join.json()['event_id']}",
-                     timeout=HANG_GUARD_S).text
 
 
 def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_app_url,

@@ -1,14 +1,22 @@
-"""Safe hosting defaults: loopback, no share link, capped uploads, no flagging, only the app's
-own files served, weights that are data and nothing else."""
+"""Safe hosting defaults: loopback, no share link, capped uploads and request bodies, uploads
+deleted after a while, no flagging, only the app's own files served, weights that are data and
+nothing else."""
 
+import base64
+import io
+import os
 import socket
+import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from PIL import Image
 
+from densenet_demo.hosting import MAX_REQUEST_BYTES, cache_cleanup
 from densenet_demo.preprocess import MAX_FILE_BYTES
+from conftest import predict_over_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,12 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def default_app(tmp_path_factory):
     """`python app.py` with none of the variables that open it up (address, share); no model
-    to load, which the defaults do not depend on."""
+    to load, which the defaults do not depend on. Uploads are kept 2 s instead of an hour, so
+    that their deletion can be watched."""
     from conftest import _launch_app
 
     process, url = _launch_app(tmp_path_factory, GRADIO_SERVER_NAME=None, GRADIO_SHARE=None,
                                DENSENET_WEIGHTS_DIR=str(tmp_path_factory.mktemp("no-model")),
-                               DENSENET_OFFLINE="1")
+                               DENSENET_OFFLINE="1", DENSENET_CACHE_TTL_S="2")
     yield process, url
     process.terminate()
     process.wait(timeout=30)
@@ -69,6 +78,95 @@ def test_there_is_no_flagging(default_app):
     assert not (ROOT / ".gradio" / "flagged").exists() and not (ROOT / "flagged").exists()
 
 
+def file_payload(path: str) -> dict:
+    return {"path": path, "meta": {"_type": "gradio.FileData"}}
+
+
+def raw_exchange(url: str, head: bytes, body_parts=()) -> bytes:
+    """The status line and body the server answers to a request written byte by byte: httpx
+    would neither declare a length it does not send nor stop partway through a body."""
+    with socket.create_connection(("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1])),
+                                  timeout=60) as connection:
+        connection.sendall(head)
+        for part in body_parts:
+            connection.sendall(part)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += connection.recv(65536)
+        head_part, body = answer.split(b"\r\n\r\n", 1)
+        length = int(next(line.split(b":")[1] for line in head_part.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(body) < length:
+            body += connection.recv(65536)
+    return head_part.split(b"\r\n")[0] + b"\n" + body
+
+
+REQUEST_HEAD = (b"POST /gradio_api/call/explore HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\n")
+
+
+def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(default_app):
+    _, url = default_app
+    started = time.monotonic()
+    answer = raw_exchange(url, REQUEST_HEAD + b"Content-Length: 1000000000\r\n\r\n",
+                          [b'{"data": ['])  # then nothing: the server must not wait for 1 GB
+    assert answer.startswith(b"HTTP/1.1 413") and f"{MAX_REQUEST_BYTES:,} bytes".encode() in answer
+    assert time.monotonic() - started < 30
+    assert httpx.get(url, timeout=10).status_code == 200
+
+
+def test_a_chunked_body_is_cut_off_where_it_crosses_the_limit(default_app):
+    _, url = default_app
+    chunk = b"[" * 2**16
+    count = MAX_REQUEST_BYTES // len(chunk) + 1  # the last chunk crosses the limit
+    answer = raw_exchange(url, REQUEST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
+                          [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * count)
+    assert answer.startswith(b"HTTP/1.1 413") and b"Request body too large" in answer
+    assert httpx.get(url, timeout=10).status_code == 200
+
+
+def test_an_image_at_the_upload_limit_still_fits_as_a_data_url(classify_app_url):
+    """The body limit leaves room for the largest upload sent inline, base64 and all."""
+    noise = np.random.default_rng(0).integers(0, 256, (1800, 1800, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(noise).save(png, format="PNG")
+    assert 0.9 * MAX_FILE_BYTES < len(png.getvalue()) <= MAX_FILE_BYTES
+    inline = {"url": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+              "path": None, "meta": {"_type": "gradio.FileData"}}
+    assert MAX_FILE_BYTES < len(inline["url"]) < MAX_REQUEST_BYTES
+    assert predict_over_http(classify_app_url, inline).startswith("event: complete")
+
+
+def test_uploads_are_deleted_once_they_are_older_than_the_cache_ttl(default_app):
+    _, url = default_app
+    example = ROOT / "examples" / "fashion" / "bag-18.png"
+    with open(example, "rb") as image:
+        uploaded = httpx.post(url + "gradio_api/upload", timeout=10,
+                              files={"files": ("bag.png", image, "image/png")}).json()[0]
+    assert os.path.exists(uploaded)
+    deadline = time.monotonic() + 30  # kept 2 s, looked for every 2 s
+    while os.path.exists(uploaded) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not os.path.exists(uploaded)
+    # ...while the example images, copied into the same cache, are kept and still served.
+    config = httpx.get(url + "config", timeout=10).json()
+    samples = [sample[0] for component in config["components"]
+               if component.get("type") == "dataset" for sample in component["props"]["samples"]]
+    assert samples and all(os.path.exists(sample["path"]) for sample in samples)
+    assert httpx.get(samples[0]["url"], timeout=10).status_code == 200
+
+
+def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):
+    monkeypatch.delenv("DENSENET_CACHE_TTL_S", raising=False)
+    assert cache_cleanup() == (300, 3600)  # looked for every 5 min, deleted after an hour
+    monkeypatch.setenv("DENSENET_CACHE_TTL_S", "60")
+    assert cache_cleanup() == (60, 60)
+    for nonsense in ["0", "-5", "1.5", "an hour"]:
+        monkeypatch.setenv("DENSENET_CACHE_TTL_S", nonsense)
+        with pytest.raises(SystemExit, match="DENSENET_CACHE_TTL_S must be a whole number"):
+            cache_cleanup()
+
+
 @pytest.mark.parametrize("path", [
     str(ROOT / "app.py"), "/etc/passwd", str(ROOT / "examples" / "fashion" / "bag-18.png"),
     str(ROOT / "densenet_demo" / "preprocess.py"), "app.py", "/tmp/gradio/../../etc/passwd",
@@ -96,24 +194,16 @@ def test_the_example_images_are_served(classify_app_url):
         assert image.content == original.read_bytes()
 
 
-def _raw_predict(url: str, path: str) -> str:
-    """The event stream of one raw-HTTP /predict call naming `path` as its image."""
-    join = httpx.post(url + "gradio_api/call/predict", timeout=10,
-                      json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}},
-                                     5, "fashion"]})
-    return httpx.get(url + f"gradio_api/call/predict/{join.json()['event_id']}",
-                     timeout=60).text
-
-
 def test_an_api_caller_cannot_make_the_server_read_its_files(classify_app_url):
     # The same request with a file the caller uploaded is answered: only the path differs.
     example = ROOT / "examples" / "fashion" / "bag-18.png"
     with open(example, "rb") as image:
         uploaded = httpx.post(classify_app_url + "gradio_api/upload", timeout=10,
                               files={"files": ("bag.png", image, "image/png")}).json()[0]
-    assert _raw_predict(classify_app_url, uploaded).startswith("event: complete")
+    assert predict_over_http(classify_app_url, file_payload(uploaded)).startswith(
+        "event: complete")
     for path in ["/etc/passwd", str(example)]:
-        answer = _raw_predict(classify_app_url, path)
+        answer = predict_over_http(classify_app_url, file_payload(path))
         assert answer.startswith("event: error") and "root:" not in answer
 
 

@@ -1,0 +1,114 @@
+"""How the app is served to the public: address, request limits and cache cleanup.
+
+Every setting `app.py` hands to Gradio's `launch` lives here, so the tests start the server with
+exactly what users get. Two gaps in Gradio's defaults are closed: it reads a JSON body of any
+size into memory (its `max_file_size` covers uploads only), and it keeps every upload and
+result on disk for the life of the process.
+"""
+
+from __future__ import annotations
+
+import os
+
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+
+from densenet_demo.preprocess import MAX_FILE_BYTES
+
+# The largest honest request: an image at the upload limit sent as a base64 data: URL (4/3 of
+# its bytes), plus room for the JSON around it.
+MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
+CACHE_TTL_VARIABLE = "DENSENET_CACHE_TTL_S"
+DEFAULT_CACHE_TTL_S = 3600
+MAX_CLEANUP_INTERVAL_S = 300
+SESSION_CAPACITY = 500
+
+
+class BodyLimit:
+    """ASGI middleware answering 413 to a request whose body is over `limit` bytes.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read; a
+    chunked body is counted as it arrives and refused as soon as it crosses the limit, whatever
+    the route was doing with it, so no handler ever holds more than `limit` bytes of one.
+    """
+
+    def __init__(self, app, limit: int = MAX_REQUEST_BYTES):
+        self.app = app
+        self.limit = limit
+
+    def _refusal(self) -> JSONResponse:
+        return JSONResponse({"detail": f"Request body too large: the limit is "
+                                       f"{self.limit:,} bytes."}, status_code=413)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self._refusal()(scope, receive, send)
+
+        received = 0
+        over = started = False
+
+        async def counted_receive():
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if over:  # the handler's own answer to the cut-off body is replaced by ours
+                return
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._refusal()(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def cache_ttl_s() -> int:
+    """How long an upload or result stays on disk, from DENSENET_CACHE_TTL_S (default 1 h)."""
+    value = os.environ.get(CACHE_TTL_VARIABLE, "").strip() or str(DEFAULT_CACHE_TTL_S)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{CACHE_TTL_VARIABLE} must be a whole number of seconds, at least "
+                         f"1; got {value[:40]!r}.")
+    return int(value)
+
+
+def cache_cleanup() -> tuple[int, int]:
+    """Gradio's `delete_cache` (every how many seconds, files older than how many): files
+    are removed between one TTL and one TTL plus five minutes after they were written; the
+    example images are never removed."""
+    ttl = cache_ttl_s()
+    return min(ttl, MAX_CLEANUP_INTERVAL_S), ttl
+
+
+def launch_options() -> dict:
+    """Keyword arguments for `Blocks.launch`.
+
+    Loopback unless told otherwise (Spaces sets GRADIO_SERVER_NAME=0.0.0.0; an empty value
+    would bind every interface); no share link unless GRADIO_SHARE=True asks for one. Gradio
+    copies the page's config into every session, and every API call is one (~140 KB each here;
+    its default keeps 10,000, ~1.4 GB): no event keeps state, so 500 are plenty.
+    """
+    return {
+        "server_name": os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "max_file_size": MAX_FILE_BYTES,
+        "state_session_capacity": SESSION_CAPACITY,
+        "app_kwargs": {"middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]},
+    }
