@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import tempfile
 
 import gradio as gr
 from PIL import Image as PILImage
@@ -74,15 +76,29 @@ class Image(gr.Image):
         source = _upload_source(payload) if payload is not None else None
         if source is not None:
             try:
-                check_image_file(source)
+                image_format = check_image_file(source)
             except ValueError as error:
                 raise gr.Error(str(error), print_exception=False) from None
+            if isinstance(source, bytes) and self.type == "filepath":
+                return self._kept(source, image_format)
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
             raise gr.Error(UNREADABLE_IMAGE, print_exception=False) from None
+
+    def _kept(self, data: bytes, image_format: str) -> str:
+        """A data: URL's image, kept as sent, like an upload. Gradio would decode it and save
+        it again as WebP, clipping a 16-bit grey to white, in a file its cache cleanup never
+        sees; this one is deleted with the uploads."""
+        os.makedirs(self.GRADIO_CACHE, exist_ok=True)
+        handle, path = tempfile.mkstemp(dir=self.GRADIO_CACHE, prefix="inline-",
+                                        suffix="." + image_format.lower())
+        self.temp_files.add(path)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        return path
 
 
 def _upload_source(payload):

@@ -67,11 +67,11 @@ def _opened(source):
         yield image
 
 
-def check_image_file(source) -> None:
-    """Refuse, from its header alone (no pixel decoded), a file (path or bytes) that
-    `open_image` would refuse for its format or size: `ValueError` says why."""
-    with _opened(source):
-        pass
+def check_image_file(source) -> str:
+    """The format of a file (path or bytes), e.g. "PNG", read from its header alone (no pixel
+    decoded); `ValueError` says why `open_image` would refuse it for its format or size."""
+    with _opened(source) as image:
+        return image.format
 
 
 def _standard_mode(image: Image.Image) -> Image.Image:

@@ -7,6 +7,7 @@ running app, and the upload size limit with raw HTTP.
 
 import base64
 import io
+import json
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -268,19 +269,30 @@ def test_the_app_sees_an_upload_as_sent(classify_client, service, corpus, name):
         assert correlation(preview_pixels(preview), expected) > 0.98
 
 
+def data_url(path):
+    return {"url": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode(),
+            "path": None, "meta": {"_type": "gradio.FileData"}}
+
+
 def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_app_url,
                                                                         corpus):
-    """Gradio opens, decodes and re-encodes data: URLs itself; the header check runs first and
-    names the reason (Pillow's own refusal inside Gradio would read "could not be read")."""
-    def data_url(path):
-        return {"url": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode(),
-                "path": None, "meta": {"_type": "gradio.FileData"}}
-
+    """The header check runs before anything else reads a data: URL, and names the reason."""
     refused = predict_over_http(classify_app_url, data_url(corpus["bomb.png"]))
     assert refused.startswith("event: error") and "too large: over 50,000,000 pixels" in refused
     assert predict_over_http(classify_app_url, data_url(EXAMPLES[0])).startswith(
         "event: complete")
 
+
+
+@pytest.mark.parametrize("name", ["deep.png", "cutout-la.png", "animated.gif"])
+def test_a_data_url_is_seen_as_sent(classify_app_url, service, corpus, name):
+    """Kept as sent, like an upload (Gradio's own handling saved it again as WebP, and a 16-bit
+    grey came out all white)."""
+    answer = predict_over_http(classify_app_url, data_url(corpus[name]))
+    assert answer.startswith("event: complete")
+    preview = json.loads(answer.split("data: ", 1)[1])[1]
+    shown = preview_pixels(io.BytesIO(httpx.get(preview["url"], timeout=10).content))
+    assert correlation(shown, seen(service, corpus[name])) > 0.98
 
 def test_an_upload_over_the_size_limit_is_refused_with_413(classify_app_url):
     upload = classify_app_url + "gradio_api/upload"

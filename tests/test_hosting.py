@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from densenet_demo.hosting import MAX_REQUEST_BYTES, cache_cleanup
@@ -155,6 +156,21 @@ def test_uploads_are_deleted_once_they_are_older_than_the_cache_ttl(default_app)
     assert samples and all(os.path.exists(sample["path"]) for sample in samples)
     assert httpx.get(samples[0]["url"], timeout=10).status_code == 200
 
+
+
+def test_an_image_sent_inline_is_deleted_like_an_upload(default_app):
+    _, url = default_app
+    png = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 30), np.uint8)).save(png, "PNG")
+    predict_over_http(url, {"url": "data:image/png;base64," + base64.b64encode(
+        png.getvalue()).decode(), "path": None, "meta": {"_type": "gradio.FileData"}})
+    kept = [path for path in Path(get_upload_folder()).glob("inline-*.png")
+            if path.read_bytes() == png.getvalue()]
+    assert len(kept) == 1
+    deadline = time.monotonic() + 30
+    while kept[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not kept[0].exists()
 
 def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):
     monkeypatch.delenv("DENSENET_CACHE_TTL_S", raising=False)
