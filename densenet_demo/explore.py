@@ -16,6 +16,7 @@ from gradio.route_utils import get_root_url
 
 from .charts import channel_growth_figure, stage_cost_figure
 from .config import DenseNetConfig, short_repr
+from .hosting import release_freed_memory
 from .presets import PRESET_INFO, PRESETS
 from .report import headline, layer_table
 from .share import config_code, from_query, to_query
@@ -173,6 +174,7 @@ def build_with_keras(*values) -> str:
     keras_trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     del model
     gc.collect()
+    release_freed_memory()
     agree = (keras_total, keras_trainable) == (summary.total_params, summary.trainable_params)
     verdict = ("✅ Keras and the analytic summary agree" if agree
                else "❌ Keras and the analytic summary DISAGREE")

@@ -15,7 +15,9 @@ import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from densenet_demo.hosting import MAX_REQUEST_BYTES, cache_cleanup
+from densenet_demo import hosting
+from densenet_demo.hosting import (
+    MAX_REQUEST_BYTES, cache_cleanup, release_freed_memory)
 from densenet_demo.preprocess import MAX_FILE_BYTES
 from conftest import predict_over_http
 
@@ -182,6 +184,22 @@ def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):
         with pytest.raises(SystemExit, match="DENSENET_CACHE_TTL_S must be a whole number"):
             cache_cleanup()
 
+
+
+def resident_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+@pytest.mark.skipif(hosting._malloc_trim is None or not Path("/proc/self/status").exists(),
+                    reason="glibc's malloc_trim on Linux only")
+def test_memory_freed_in_small_blocks_is_handed_back_to_the_system():
+    blocks = [bytes(1000) for _ in range(100_000)]  # ~100 MB of small blocks in glibc's heap
+    pinned = blocks[-1]  # the top of the heap stays in use: glibc cannot shrink it itself
+    del blocks
+    kept = resident_mib()
+    release_freed_memory()
+    assert resident_mib() < kept - 50 and pinned
 
 @pytest.mark.parametrize("path", [
     str(ROOT / "app.py"), "/etc/passwd", str(ROOT / "examples" / "fashion" / "bag-18.png"),
