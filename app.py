@@ -16,7 +16,8 @@ import gradio as gr  # noqa: E402
 
 from densenet_demo.classify import (  # noqa: E402
     DEFAULT_MODEL, MODELS, ClassifyModels, describe, example_images)
-from densenet_demo.controls import Dropdown, Image, Number, Radio, Slider  # noqa: E402
+from densenet_demo.controls import (  # noqa: E402
+    Blocks, Dropdown, Image, Number, Radio, Slider)
 from densenet_demo.config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES  # noqa: E402
 from densenet_demo.explore import (  # noqa: E402
     build_with_keras, explore, load_link, load_preset)
@@ -58,7 +59,7 @@ def build_demo(models: ClassifyModels) -> gr.Blocks:
     # Before serving: checked, converted (in-process: nothing to stall yet), warmed up.
     service, unavailable = models.load(DEFAULT_MODEL, isolated=False)
     # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
-    with gr.Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
+    with Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
         gr.Markdown(INTRO)
         with gr.Tab("Explore"):
             with gr.Row():

@@ -1,9 +1,10 @@
-"""Gradio inputs whose errors say what was wrong in one sentence.
+"""Gradio inputs, and a page, whose errors say what was wrong in one sentence.
 
 Gradio validates slider and number bounds and dropdown and radio choices itself, but its
 message ("Value 300 is greater than maximum value 64.") does not say which input was wrong; an
-API caller sends a dozen. And an upload that is not an image fails inside gr.Image with a
-generic "an exception was raised". Values are quoted cut short (`short_repr`).
+API caller sends a dozen. An upload that is not an image fails inside gr.Image with a generic
+"an exception was raised", and a call with too few values gets `"error": null`. Values are
+quoted cut short (`short_repr`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from PIL import Image as PILImage
 
 from .config import short_repr
 from .preprocess import UNREADABLE_IMAGE, check_image_file
+
+
+class Blocks(gr.Blocks):
+    """A page that tells an API caller who sent too few values how many each endpoint takes
+    (Gradio's own message is meant for developers and withheld from callers)."""
+
+    def validate_inputs(self, block_fn, inputs):
+        if len(inputs) < len(block_fn.inputs):
+            names = ", ".join(getattr(block, "label", None) or block.get_block_name()
+                              for block in block_fn.inputs)
+            wanted = len(block_fn.inputs)
+            raise gr.Error(f"/{block_fn.api_name} takes {wanted} value{'s' * (wanted > 1)} "
+                           f"({names}); got {len(inputs)}.", print_exception=False)
 
 
 def _named_preprocess(component, preprocess, payload):

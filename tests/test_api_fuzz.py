@@ -169,6 +169,21 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(app_url, bo
     assert answer.status_code == 200 and "8,062,504" in answer.json()["data"][0]
 
 
+def test_a_call_with_too_few_values_is_told_what_the_endpoint_takes(app_url):
+    endpoints = httpx.get(app_url + "gradio_api/info", timeout=10).json()["named_endpoints"]
+    taking = {name: endpoint["parameters"] for name, endpoint in endpoints.items()
+              if endpoint["parameters"]}
+    assert {"/explore", "/predict", "/explain", "/build_keras"} <= set(taking)
+    for name, parameters in taking.items():
+        response = httpx.post(app_url + "gradio_api/run" + name, timeout=60,
+                              json={"data": [parameter["parameter_default"]
+                                             for parameter in parameters[:-1]]})
+        error = response.json()["error"]
+        plural = "s" if len(parameters) > 1 else ""
+        assert error.startswith(f"{name} takes {len(parameters)} value{plural} (")
+        assert error.endswith(f"; got {len(parameters) - 1}.") and "\n" not in error
+
+
 def test_a_keras_build_above_the_limits_is_refused_over_http(app_url):
     body = payload(block_layers="128, 128, 128, 128, 128, 128", growth_rate=64)
     values = json.loads(body)["data"][:len(CONTROLS)]
