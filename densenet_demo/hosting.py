@@ -1,9 +1,10 @@
 """How the app is served to the public: address, request limits, cache cleanup and memory.
 
 Every setting `app.py` hands to Gradio's `launch` lives here, so the tests start the server with
-exactly what users get. Two gaps in Gradio's defaults are closed: it reads a JSON body of any
-size into memory (its `max_file_size` covers uploads only), and it keeps every upload and
-result on disk for the life of the process.
+exactly what users get. Three things a long-running public server needs and the defaults lack:
+Gradio reads a JSON body of any size into memory (its `max_file_size` covers uploads only) and
+keeps every upload and result on disk for the life of the process, and glibc keeps what a Keras
+build frees.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
-from densenet_demo.preprocess import MAX_FILE_BYTES
+from .preprocess import MAX_FILE_BYTES
 
 # The largest honest request: an image at the upload limit sent as a base64 data: URL (4/3 of
 # its bytes), plus room for the JSON around it.

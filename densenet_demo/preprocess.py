@@ -26,7 +26,7 @@ OBJECT_THRESHOLD = 0.1  # of the brightest pixel: what counts as the object when
 # What an upload may be. Only these decoders ever read a file (Pillow would try ~40 formats).
 SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 MAX_PIXELS = 25_000_000  # a 24-megapixel photo fits; decoding one takes at most ~100 MB (RGBA)
-MAX_FILE_BYTES = 10 * 2**20  # larger uploads are refused by the server (HTTP 413), see app.py
+MAX_FILE_BYTES = 10 * 2**20  # larger uploads are refused by the server (HTTP 413), see hosting.py
 # Pillow's bomb check reads this process-wide global, so it is set once, here: every
 # Image.open (Gradio's too) then raises above 2 x MAX_PIXELS. Between 1x and 2x Pillow only
 # warns, so `_opened` compares the size itself; a warnings filter would not do: it is global

@@ -1,3 +1,4 @@
+import base64
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -47,6 +48,12 @@ def _launch_app(tmp_path_factory, **environment):
             raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
     return process, url
+
+
+def inline_image(data: bytes) -> dict:
+    """An image as an API caller may send it: a base64 data: URL instead of an upload."""
+    return {"url": "data:image/png;base64," + base64.b64encode(data).decode(), "path": None,
+            "meta": {"_type": "gradio.FileData"}}
 
 
 def predict_over_http(app_url, image_payload):

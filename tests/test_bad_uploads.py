@@ -5,7 +5,6 @@ is checked through the Classify handler itself (fast), a representative subset t
 running app, and the upload size limit with raw HTTP.
 """
 
-import base64
 import io
 import json
 import struct
@@ -26,7 +25,7 @@ from densenet_demo.classify import ClassifyService
 from densenet_demo.data import CLASS_NAMES
 from densenet_demo.preprocess import (
     MAX_FILE_BYTES, MAX_PIXELS, check_image_file, open_image)
-from conftest import HANG_GUARD_S, predict_over_http
+from conftest import HANG_GUARD_S, inline_image, predict_over_http
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
 UNREADABLE = "could not be read as an image: upload a PNG, JPEG, WebP, GIF or BMP"
@@ -270,8 +269,7 @@ def test_the_app_sees_an_upload_as_sent(classify_client, service, corpus, name):
 
 
 def data_url(path):
-    return {"url": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode(),
-            "path": None, "meta": {"_type": "gradio.FileData"}}
+    return inline_image(path.read_bytes())
 
 
 def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_app_url,
@@ -283,7 +281,6 @@ def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_
         "event: complete")
 
 
-
 @pytest.mark.parametrize("name", ["deep.png", "cutout-la.png", "animated.gif"])
 def test_a_data_url_is_seen_as_sent(classify_app_url, service, corpus, name):
     """Kept as sent, like an upload (Gradio's own handling saved it again as WebP, and a 16-bit
@@ -293,6 +290,7 @@ def test_a_data_url_is_seen_as_sent(classify_app_url, service, corpus, name):
     preview = json.loads(answer.split("data: ", 1)[1])[1]
     shown = preview_pixels(io.BytesIO(httpx.get(preview["url"], timeout=10).content))
     assert correlation(shown, seen(service, corpus[name])) > 0.98
+
 
 def test_an_upload_over_the_size_limit_is_refused_with_413(classify_app_url):
     upload = classify_app_url + "gradio_api/upload"

@@ -2,7 +2,6 @@
 deleted after a while, no flagging, only the app's own files served, weights that are data and
 nothing else."""
 
-import base64
 import io
 import os
 import socket
@@ -19,7 +18,7 @@ from densenet_demo import hosting
 from densenet_demo.hosting import (
     MAX_REQUEST_BYTES, cache_cleanup, release_freed_memory)
 from densenet_demo.preprocess import MAX_FILE_BYTES
-from conftest import predict_over_http
+from conftest import inline_image, predict_over_http
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,6 +80,13 @@ def test_there_is_no_flagging(default_app):
     assert not (ROOT / ".gradio" / "flagged").exists() and not (ROOT / "flagged").exists()
 
 
+def example_samples(url: str) -> list[dict]:
+    """The gallery's example images, as the page's config lists them."""
+    config = httpx.get(url + "config", timeout=10).json()
+    return [sample[0] for component in config["components"]
+            if component.get("type") == "dataset" for sample in component["props"]["samples"]]
+
+
 def file_payload(path: str) -> dict:
     return {"path": path, "meta": {"_type": "gradio.FileData"}}
 
@@ -134,8 +140,7 @@ def test_an_image_at_the_upload_limit_still_fits_as_a_data_url(classify_app_url)
     png = io.BytesIO()
     Image.fromarray(noise).save(png, format="PNG")
     assert 0.9 * MAX_FILE_BYTES < len(png.getvalue()) <= MAX_FILE_BYTES
-    inline = {"url": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-              "path": None, "meta": {"_type": "gradio.FileData"}}
+    inline = inline_image(png.getvalue())
     assert MAX_FILE_BYTES < len(inline["url"]) < MAX_REQUEST_BYTES
     assert predict_over_http(classify_app_url, inline).startswith("event: complete")
 
@@ -152,9 +157,7 @@ def test_uploads_are_deleted_once_they_are_older_than_the_cache_ttl(default_app)
         time.sleep(0.5)
     assert not os.path.exists(uploaded)
     # ...while the example images, copied into the same cache, are kept and still served.
-    config = httpx.get(url + "config", timeout=10).json()
-    samples = [sample[0] for component in config["components"]
-               if component.get("type") == "dataset" for sample in component["props"]["samples"]]
+    samples = example_samples(url)
     assert samples and all(os.path.exists(sample["path"]) for sample in samples)
     assert httpx.get(samples[0]["url"], timeout=10).status_code == 200
 
@@ -164,8 +167,7 @@ def test_an_image_sent_inline_is_deleted_like_an_upload(default_app):
     _, url = default_app
     png = io.BytesIO()
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 30), np.uint8)).save(png, "PNG")
-    predict_over_http(url, {"url": "data:image/png;base64," + base64.b64encode(
-        png.getvalue()).decode(), "path": None, "meta": {"_type": "gradio.FileData"}})
+    predict_over_http(url, inline_image(png.getvalue()))
     kept = [path for path in Path(get_upload_folder()).glob("inline-*.png")
             if path.read_bytes() == png.getvalue()]
     assert len(kept) == 1
@@ -217,9 +219,7 @@ def test_the_weights_are_not_served(classify_app_url, tiny_weights_dir):
 
 
 def test_the_example_images_are_served(classify_app_url):
-    config = httpx.get(classify_app_url + "config", timeout=10).json()
-    samples = [sample[0] for component in config["components"]
-               if component.get("type") == "dataset" for sample in component["props"]["samples"]]
+    samples = example_samples(classify_app_url)
     assert len(samples) == 20
     for sample in samples[:3]:
         image = httpx.get(sample["url"], timeout=10)
