@@ -6,6 +6,7 @@ Lays out the page and wires components to handlers in `densenet_demo`; no logic 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -25,7 +26,8 @@ from densenet_demo.model_report import (  # noqa: E402
     FEATURE_REUSE_HOW_TO_READ, accuracy_figure, confusion_figure, feature_reuse_figure,
     headline_markdown, per_class_figure, training_curves_figure)
 from densenet_demo.model_tab import ModelTab  # noqa: E402
-from densenet_demo.hosting import cache_cleanup, launch_options  # noqa: E402
+from densenet_demo.hosting import (  # noqa: E402
+    cache_cleanup, launch_options, override_warnings)
 from densenet_demo.presets import PRESETS  # noqa: E402
 from densenet_demo.report import preset_table  # noqa: E402
 from densenet_demo.summary import DEFAULT_BATCH_SIZE  # noqa: E402
@@ -232,4 +234,6 @@ def build_demo(models: ClassifyModels) -> gr.Blocks:
 demo = build_demo(ClassifyModels(WEIGHTS_DIR))
 
 if __name__ == "__main__":
+    for warning in override_warnings():
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
     demo.launch(**launch_options())

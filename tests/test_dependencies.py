@@ -1,28 +1,34 @@
 """The packages installed are the ones pinned: a Pillow left at the version gradio's cap would
-pick (one install step skipped) fails here, not silently in production."""
+pick (one install step skipped) fails here, and the app says so in its log."""
 
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from densenet_demo.hosting import installed_version, override_warnings, pins
+
 ROOT = Path(__file__).resolve().parents[1]
 PIN_FILES = ["requirements.txt", "requirements-overrides.txt", "requirements-dev.txt"]
-
-
-def requirements() -> list[str]:
-    return [line.split("#")[0].strip()
-            for name in PIN_FILES for line in (ROOT / name).read_text().splitlines()
-            if line.split("#")[0].strip() and not line.startswith("-")]
+PINS = [pin for name in PIN_FILES for pin in pins(ROOT / name)]
 
 
 def test_the_security_relevant_packages_are_pinned():
-    named = {requirement.split("==")[0] for requirement in requirements()}
-    assert named >= {"gradio", "keras", "pillow", "tensorflow"}
+    assert {package for package, _ in PINS} >= {"gradio", "keras", "pillow", "tensorflow"}
 
 
-@pytest.mark.parametrize("requirement", requirements())
-def test_the_installed_release_is_the_pinned_one(requirement):
-    package, _, pinned = requirement.partition("==")
-    assert pinned, f"{requirement}: not pinned to one release"
-    assert version(package) == pinned
+@pytest.mark.parametrize("package, pinned", PINS, ids=[package for package, _ in PINS])
+def test_the_installed_release_is_the_pinned_one(package, pinned):
+    assert pinned, f"{package}: not pinned to one release"
+    assert installed_version(package) == pinned
+
+
+def test_the_app_warns_when_a_security_pin_is_not_installed(tmp_path):
+    assert override_warnings() == []  # this environment has them
+    overrides = tmp_path / "requirements-overrides.txt"
+    overrides.write_text("# why\n-r requirements.txt\npillow==0.1  # a note\n"
+                         "no-such-package==1.0\n")
+    assert override_warnings(overrides) == [
+        f"pillow {installed_version('pillow')} is installed, not 0.1: run pip install -r "
+        "requirements-overrides.txt (it says why).",
+        "no-such-package is not installed, not 1.0: run pip install -r "
+        "requirements-overrides.txt (it says why)."]
