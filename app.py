@@ -22,12 +22,12 @@ from densenet_demo.controls import (  # noqa: E402
 from densenet_demo.config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES  # noqa: E402
 from densenet_demo.explore import (  # noqa: E402
     build_with_keras, explore, load_link, load_preset)
+from densenet_demo.hosting import (  # noqa: E402
+    cache_cleanup, launch_options, override_warnings)
 from densenet_demo.model_report import (  # noqa: E402
     FEATURE_REUSE_HOW_TO_READ, accuracy_figure, confusion_figure, feature_reuse_figure,
     headline_markdown, per_class_figure, training_curves_figure)
 from densenet_demo.model_tab import ModelTab  # noqa: E402
-from densenet_demo.hosting import (  # noqa: E402
-    cache_cleanup, launch_options, override_warnings)
 from densenet_demo.presets import PRESETS  # noqa: E402
 from densenet_demo.report import preset_table  # noqa: E402
 from densenet_demo.summary import DEFAULT_BATCH_SIZE  # noqa: E402

@@ -14,6 +14,7 @@ from .batcher import MicroBatcher
 from .classifier import Classifier, load_classifier
 from .explain import enlarged, explain
 from .imagenet import CROP_SIZE, RESIZE_SIZE, WEIGHT_FILES
+from .preprocess import FASHION_SIZE
 from .presets import PRESET_INFO
 
 DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
@@ -138,9 +139,9 @@ def describe(card: dict) -> str:
                 f"colour channel is normalised with ImageNet's mean and deviation.")
     return (f"Upload a photo of a clothing item, shoe or bag. The model is this project's "
             f"DenseNet ({card['params']:,} parameters) trained on Fashion-MNIST: "
-            f"{card['test_accuracy']:.2%} accuracy on its 10,000 test images. Your picture is "
-            f"turned into what it was trained on: grayscale, light on black, cropped and "
-            f"centred, 28×28.")
+            f"{card['test_accuracy']:.2%} accuracy on its {card['test_images']:,} test images. "
+            f"Your picture is turned into what it was trained on: grayscale, light on black, "
+            f"cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}.")
 
 
 def example_images(folder: Path) -> list[str]:

@@ -13,10 +13,11 @@ DISPLAY_SIDE = 512  # the upload is shown at most this large: a 25 MP overlay he
 PREVIEW_SIDE = 224  # a small model input (28x28) is shown enlarged to this, pixels kept sharp
 
 
-def enlarged(seen: np.ndarray) -> Image.Image:
-    """The model input as shown on the page: a small one scaled up whole, pixels kept sharp."""
+def enlarged(seen: np.ndarray, side: int = PREVIEW_SIDE) -> Image.Image:
+    """A model input as shown on the page: a small one scaled up by a whole factor to at most
+    `side` pixels, pixels kept sharp."""
     height, width = seen.shape[:2]
-    scale = max(1, PREVIEW_SIDE // max(height, width))
+    scale = max(1, side // max(height, width))
     return Image.fromarray(seen).resize((width * scale, height * scale),
                                         Image.Resampling.NEAREST)
 

@@ -25,11 +25,12 @@ class Mistakes(NamedTuple):
         keep = (self.true == true) & (self.predicted == predicted)
         return Mistakes(*(array[keep] for array in self))
 
-    def counts(self, classes: int) -> np.ndarray:
-        """(classes, classes) counts, rows the true class: the confusion matrix off its diagonal."""
-        counts = np.zeros((classes, classes), dtype=int)
-        np.add.at(counts, (self.true.astype(int), self.predicted.astype(int)), 1)
-        return counts
+
+def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts of (true class, predicted class) pairs, rows the true class."""
+    counts = np.zeros((classes, classes), dtype=int)
+    np.add.at(counts, (np.asarray(true, int), np.asarray(predicted, int)), 1)
+    return counts
 
 
 def find_mistakes(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray) -> Mistakes:

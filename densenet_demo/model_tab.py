@@ -7,16 +7,16 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 
 from .classifier import WEIGHTS_DIR
 from .config import DenseNetConfig
+from .explain import enlarged
 from .feature_reuse import ReuseGrid, feature_reuse
 from .mistakes import Mistakes, load_mistakes
 from .train import sha256_of
 
 GALLERY_LIMIT = 100  # images per answer: each is a file the server writes and the page loads
-PREVIEW_SCALE = 4  # 28x28 shown at 112x112, pixels kept sharp
+GALLERY_SIDE = 112  # a 28x28 test image is shown 4x, pixels kept sharp
 
 
 class ModelTab:
@@ -52,7 +52,7 @@ class ModelTab:
             return [], (f"True and predicted class are both {true_class}: those images were "
                         f"classified correctly. Pick two different classes.")
         cell = self.mistakes.pair(true, predicted)
-        gallery = [(_enlarge(image), f"test #{index}")
+        gallery = [(enlarged(image, GALLERY_SIDE), f"test #{index}")
                    for image, index in zip(cell.images[:GALLERY_LIMIT],
                                            cell.indices[:GALLERY_LIMIT])]
         count = len(cell.indices)
@@ -86,8 +86,3 @@ def _load_mistakes(card: dict, weights_dir: Path) -> tuple[Mistakes | None, str]
         return None, (f"The misclassified test images are not shown: {file_name} is not a "
                       f"mistakes file.")
 
-
-def _enlarge(image: np.ndarray) -> Image.Image:
-    height, width = image.shape
-    return Image.fromarray(image).resize((width * PREVIEW_SCALE, height * PREVIEW_SCALE),
-                                         Image.Resampling.NEAREST)

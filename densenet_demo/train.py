@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import DenseNetConfig
 from .data import CLASS_NAMES, Split, load_fashion_mnist, train_validation_split
+from .mistakes import confusion_matrix, find_mistakes, mistakes_bytes
 
 DEFAULT_RUN_DIR = Path.home() / ".cache" / "densenet-explorer" / "runs"
 # Per-pixel statistics of the Fashion-MNIST training set, after scaling to [0, 1].
@@ -267,9 +268,7 @@ def predict_classes(model, test: Split) -> np.ndarray:
 
 def test_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
     """Accuracy, per-class accuracy and confusion matrix (rows: true class) of `predicted`."""
-    classes = len(CLASS_NAMES)
-    confusion = np.zeros((classes, classes), dtype=int)
-    np.add.at(confusion, (labels.astype(int), predicted), 1)
+    confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
     per_class = confusion.diagonal() / confusion.sum(axis=1)
     return {"test_accuracy": float(np.trace(confusion) / confusion.sum()),
             "test_images": int(confusion.sum()),
@@ -332,8 +331,6 @@ def write_card(path: Path, card: dict) -> None:
 def save_mistakes(weights_dir: Path, name: str, test: Split, predicted: np.ndarray) -> dict:
     """Write `<name>.mistakes.npz` (the misclassified test images); returns the card fields
     that name it."""
-    from .mistakes import find_mistakes, mistakes_bytes
-
     data = mistakes_bytes(find_mistakes(test.images, test.labels, predicted))
     path = weights_dir / f"{name}.mistakes.npz"
     write_atomically(path, data)
