@@ -24,11 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from densenet_demo.inference.classifier import Classifier, load_classifier  # noqa: E402
+from densenet_demo.inference.service import ClassifyService, ModelRegistry  # noqa: E402
+from densenet_demo.ui.classify_tab import example_images  # noqa: E402
+
 from app_server import start_app  # noqa: E402
 from timing import median_ms  # noqa: E402
-
-from densenet_demo.classifier import Classifier, load_classifier  # noqa: E402
-from densenet_demo.classify import ClassifyService, example_images  # noqa: E402
 
 EXAMPLES = example_images(ROOT / "examples" / "fashion")
 
@@ -66,9 +68,9 @@ def interleaved_ms(functions: dict, repeats: int) -> dict[str, tuple[float, floa
 def imagenet_classifier() -> tuple[Classifier, str]:
     """DenseNet-121 with Keras' weights where they can be had without a download, else with
     random weights (Keras' initialisers): the time of a forward pass does not depend on them."""
-    from densenet_demo.imagenet import OFFLINE_VARIABLE, imagenet_card
-    from densenet_demo.model import build_model
-    from densenet_demo.presets import PRESETS
+    from densenet_demo.architecture.keras_model import build_model
+    from densenet_demo.architecture.presets import PRESETS
+    from densenet_demo.inference.imagenet import OFFLINE_VARIABLE, imagenet_card
 
     os.environ[OFFLINE_VARIABLE] = "1"
     try:
@@ -170,8 +172,8 @@ def main() -> None:
 
 
 def fashion_main() -> None:
-    service, unavailable = ClassifyService.load("fashion",
-                                                os.environ.get("DENSENET_WEIGHTS_DIR") or None)
+    service, unavailable = ModelRegistry(os.environ.get("DENSENET_WEIGHTS_DIR") or None).load(
+        "fashion", isolated=False)
     if service is None:
         sys.exit(unavailable)
     paths = forward_paths(service)

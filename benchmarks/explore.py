@@ -19,9 +19,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from densenet_demo import PRESETS, summarize  # noqa: E402
+from densenet_demo.architecture.controls import preset_controls  # noqa: E402
 
-DENSENET121_CONTROLS = ["densenet121", 224, 224, 3, 1000, 32, "6, 12, 24, 16", True, 4, 0.5,
-                        64, "imagenet", "paper", 0, 0.0, "softmax", 32]
+# densenet121's control values and a memory batch size of 32, as an API caller sends them.
+DENSENET121_CONTROLS = [*preset_controls("densenet121").values(), 32]
 
 
 def summary_time(config, repeats: int = 7, number: int = 50) -> float:
@@ -41,7 +42,11 @@ def round_trips(calls: int = 30) -> dict[str, list[float]]:
     import httpx
     from gradio_client import Client
 
-    from app import demo
+    from densenet_demo.inference.service import ModelRegistry
+
+    from app import build_demo
+
+    demo = build_demo(ModelRegistry())
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

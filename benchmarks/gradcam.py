@@ -15,11 +15,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from timing import median_ms  # noqa: E402
 
-from densenet_demo.gradcam import default_layer_name, gradcam, overlay  # noqa: E402
-from densenet_demo.model import build_model  # noqa: E402
-from densenet_demo.presets import PRESETS  # noqa: E402
+from densenet_demo.architecture.keras_model import build_model  # noqa: E402
+from densenet_demo.architecture.presets import PRESETS  # noqa: E402
+from densenet_demo.inference.gradcam import default_layer_name, gradcam, overlay  # noqa: E402
+
+from timing import median_ms  # noqa: E402
 
 
 def measure(name: str, repeats: int) -> None:

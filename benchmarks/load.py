@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-from app_server import CallFailed, call, run, start_app, upload  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from densenet_demo.classify import DEFAULT_MODEL  # noqa: E402
-from densenet_demo.explore import controls_from_config  # noqa: E402
-from densenet_demo.presets import PRESETS  # noqa: E402
+from densenet_demo.architecture.controls import preset_controls  # noqa: E402
+from densenet_demo.inference.service import DEFAULT_MODEL  # noqa: E402
+
+from app_server import CallFailed, call, run, start_app, upload  # noqa: E402
 
 CLIENTS, REQUESTS_EACH = 32, 25
 PREDICTIONS_EACH = 8  # every third request
@@ -51,10 +51,10 @@ def plan(client: int, rng: random.Random, builds: bool) -> list[str]:
 
 def explore_values(rng: random.Random) -> list:
     name = rng.choice(EXPLORE_PRESETS)
-    values = controls_from_config(PRESETS[name], name)
-    values[5] = rng.randint(8, 48)  # growth rate
-    values[9] = rng.choice((0.25, 0.5, 0.75, 1.0))  # compression
-    return values + [rng.choice((1, 32, 256))]  # the memory estimate's batch size
+    values = {**preset_controls(name), "growth_rate": rng.randint(8, 48),
+              "compression": rng.choice((0.25, 0.5, 0.75, 1.0)),
+              "batch_size": rng.choice((1, 32, 256))}  # the memory estimate's batch size
+    return list(values.values())
 
 
 def client_run(client: int, url: str, images: list[Path],
@@ -76,7 +76,7 @@ def client_run(client: int, url: str, images: list[Path],
                 else:
                     name = BUILD_PRESETS[client // 4 % len(BUILD_PRESETS)]
                     report = call(http, url, "build_keras",
-                                  controls_from_config(PRESETS[name], name))[0]
+                                  list(preset_controls(name).values()))[0]
                     if not report.startswith("✅"):
                         error = f"build of {name} disagreed"
             except (CallFailed, httpx.HTTPError) as failure:

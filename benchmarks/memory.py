@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-from app_server import call, start_app, upload  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from densenet_demo.classify import DEFAULT_MODEL  # noqa: E402
-from densenet_demo.explore import controls_from_config  # noqa: E402
-from densenet_demo.presets import PRESETS  # noqa: E402
+from densenet_demo.architecture.controls import preset_controls  # noqa: E402
+from densenet_demo.inference.service import DEFAULT_MODEL  # noqa: E402
+
+from app_server import call, start_app, upload  # noqa: E402
 
 BUILD_MIX = ("article", "fashion", "densenet-40", "densenet-bc-100", "densenet121")
 BUILDS, PREDICTIONS = 200, 1000
@@ -59,7 +59,7 @@ def report(stage: str, pid: int, started: float) -> float:
 
 
 def build(http: httpx.Client, url: str, name: str) -> None:
-    result = call(http, url, "build_keras", controls_from_config(PRESETS[name], name))
+    result = call(http, url, "build_keras", list(preset_controls(name).values()))
     if not result[0].startswith("✅"):
         sys.exit(f"a build of {name} disagreed: {result[0][:200]}")
 

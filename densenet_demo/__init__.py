@@ -1,16 +1,28 @@
-"""DenseNet Explorer: a configurable DenseNet (Huang et al. 2017), its analytic summary, and
-the pieces of the Gradio app built on them."""
+"""DenseNet Explorer: a configurable DenseNet (Huang et al. 2017), its analytic summary, the
+models this project trained, and the Gradio app built on them.
 
-from .config import DenseNetConfig
-from .presets import PRESET_INFO, PRESETS
-from .summary import summarize
+Layers, each importing only those below it (checked by `lint-imports`):
+`ui` (Gradio) > `training` > `inference` > `architecture` (the analytic core: no Keras,
+TensorFlow or Gradio, except the Keras builder, which imports Keras when it builds).
+"""
 
-__all__ = ["DenseNetConfig", "PRESETS", "PRESET_INFO", "build_model", "summarize"]
+from .architecture.config import DenseNetConfig
+from .architecture.presets import PRESET_INFO, PRESETS
+from .architecture.summary import summarize
+
+__all__ = ["DenseNetConfig", "PRESETS", "PRESET_INFO", "build_model", "load_classifier",
+           "summarize"]
 
 
 def __getattr__(name: str):
-    # Keras is imported only when a model is built: the summary and CLI stay instant.
+    # Keras, Pillow and NumPy are imported only when a model is built or loaded: the summary
+    # and the CLI stay instant.
     if name == "build_model":
-        from .model import build_model
+        from .architecture.keras_model import build_model
+
         return build_model
-    raise AttributeError(name)
+    if name == "load_classifier":
+        from .inference.classifier import load_classifier
+
+        return load_classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

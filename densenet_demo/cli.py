@@ -10,26 +10,34 @@ import os
 import sys
 from pathlib import Path
 
-from .config import CLASSIFIER_ACTIVATIONS, STEMS, STYLES, DenseNetConfig
-from .presets import PRESETS
-from .summary import DEFAULT_BATCH_SIZE
+from .architecture.config import (
+    CLASSIFIER_ACTIVATIONS,
+    STEMS,
+    STYLES,
+    DenseNetConfig,
+    parse_int_list,
+)
+from .architecture.presets import PRESETS
+from .architecture.summary import DEFAULT_BATCH_SIZE
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}") from None
+def _int_list(field: str):
+    """An argparse type: '6,12,24,16' -> (6, 12, 24, 16), refused naming `field`."""
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return parse_int_list(field, text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
 
 
 def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) -> None:
     group = parser.add_argument_group("architecture (overrides the preset)")
     group.add_argument("--preset", choices=sorted(PRESETS), default=default_preset)
-    group.add_argument("--input-shape", type=_int_list, metavar="H,W,C")
+    group.add_argument("--input-shape", type=_int_list("input_shape"), metavar="H,W,C")
     group.add_argument("--num-classes", type=int)
     group.add_argument("--growth-rate", type=int)
-    group.add_argument("--block-layers", type=_int_list, metavar="L1,L2,...")
+    group.add_argument("--block-layers", type=_int_list("block_layers"), metavar="L1,L2,...")
     group.add_argument("--bottleneck", action=argparse.BooleanOptionalAction, default=None)
     group.add_argument("--bn-size", type=int)
     group.add_argument("--compression", type=float)
@@ -50,8 +58,8 @@ def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
 
 
 def _summary(args: argparse.Namespace) -> None:
-    from .report import headline, layer_table, stage_table, text_table
-    from .summary import summarize
+    from .architecture.report import headline, layer_table, stage_table, text_table
+    from .architecture.summary import summarize
 
     config = config_from_args(args)
     summary = summarize(config)
@@ -74,7 +82,8 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .train import DEFAULT_RUN_DIR, TrainSettings, export, train
+    from .training.export import export
+    from .training.trainer import DEFAULT_RUN_DIR, TrainSettings, train
 
     config = config_from_args(args)
     settings = TrainSettings(name=args.name or args.preset, epochs=args.epochs,
@@ -90,8 +99,8 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .classifier import load_classifier
-    from .data import load_fashion_mnist
+    from .inference.classifier import WEIGHTS_DIR, load_classifier
+    from .training.data import load_fashion_mnist
 
     path = Path(args.model)
     if path.suffix == ".h5":  # a weights file: its card sits beside it
@@ -99,16 +108,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         name, weights_dir = args.model, args.weights_dir
     classifier = load_classifier(name, weights_dir)
+    claimed = classifier.card.test_accuracy
+    if claimed is None:
+        raise ValueError(f"{name} has no Fashion-MNIST test accuracy on its card to check: "
+                         "evaluate takes a model this project trained")
     test = load_fashion_mnist(args.data_dir)["test"]
     predicted = classifier.predict_batch(test.images).argmax(axis=1)
     accuracy = float(np.mean(predicted == test.labels))
-    claimed = classifier.card["test_accuracy"]
     matches = abs(accuracy - claimed) < 0.5 / len(test.labels)  # the same count of hits
     print(f"{name}: test accuracy {accuracy:.4%} on {len(test.labels):,} images; the card says "
           f"{claimed:.4%}: {'matches' if matches else 'DOES NOT MATCH'}")
     if matches and args.write_mistakes:
-        from .classifier import WEIGHTS_DIR
-        from .train import write_mistakes
+        from .training.export import write_mistakes
 
         written = write_mistakes(classifier.model, weights_dir or WEIGHTS_DIR, name,
                                  args.data_dir)
@@ -117,8 +128,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .classifier import load_classifier
-    from .preprocess import open_image
+    from .inference.classifier import load_classifier
+    from .inference.image_file import open_image
 
     image = open_image(args.image)  # an unreadable file is refused before the model loads
     classifier = load_classifier(args.model, args.weights_dir)

@@ -1,90 +1,47 @@
-import base64
+"""Fixtures: the app as shipped, the app serving a tiny model trained here, and that model.
+
+Markers follow from the fixtures a test uses (see `pytest_collection_modifyitems`), so
+`pytest -m "not slow and not server and not browser"` runs the pure core in seconds.
+"""
+
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
+import pytest  # noqa: E402
 
-import httpx
-import pytest
+from support import launch_app, stop  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-HANG_GUARD_S = 120  # a call that takes longer than this is hung, not slow
+SERVER_FIXTURES = {"app_url", "classify_app_url", "client", "default_app"}
+SLOW_FIXTURES = {"tiny_weights_dir"}  # trains a model: Keras and TensorFlow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _launch_app(tmp_path_factory, **environment):
-    """`python app.py` started as a user would, on a free loopback port. An environment value
-    of None removes that variable; what the app prints is in `process.log_path`."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           **environment}
-    env = {name: value for name, value in env.items() if value is not None}
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
-    process.log_path = log
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"app did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    return process, url
-
-
-def inline_image(data: bytes) -> dict:
-    """An image as an API caller may send it: a base64 data: URL instead of an upload."""
-    return {"url": "data:image/png;base64," + base64.b64encode(data).decode(), "path": None,
-            "meta": {"_type": "gradio.FileData"}}
-
-
-def predict_over_http(app_url, image_payload):
-    """POST /predict with raw JSON: the image as given, every other input at its default."""
-    info = httpx.get(app_url + "gradio_api/info", timeout=10).json()
-    others = [parameter["parameter_default"]
-              for parameter in info["named_endpoints"]["/predict"]["parameters"][1:]]
-    join = httpx.post(app_url + "gradio_api/call/predict", timeout=60,
-                      json={"data": [image_payload, *others]})
-    return httpx.get(app_url + f"gradio_api/call/predict/{join.json()['event_id']}",
-                     timeout=HANG_GUARD_S).text
+def pytest_collection_modifyitems(items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """The app as shipped."""
-    process, url = _launch_app(tmp_path_factory)
+    process, url = launch_app(tmp_path_factory.mktemp("app"))
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 @pytest.fixture(scope="session")
 def classify_app_url(tmp_path_factory, tiny_weights_dir):
     """The app serving the tiny trained model in place of the shipped one; no ImageNet weights
     (its folder has none, and downloads are off)."""
-    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(tiny_weights_dir),
-                               DENSENET_OFFLINE="1")
+    process, url = launch_app(tmp_path_factory.mktemp("app"),
+                              DENSENET_WEIGHTS_DIR=str(tiny_weights_dir), DENSENET_OFFLINE="1")
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +58,8 @@ def tiny_weights_dir(tmp_path_factory):
     import dataclasses
 
     from densenet_demo import PRESETS
-    from densenet_demo.train import TrainSettings, export, train
+    from densenet_demo.training.export import export
+    from densenet_demo.training.trainer import TrainSettings, train
 
     root = tmp_path_factory.mktemp("classifier")
     config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
@@ -111,5 +69,3 @@ def tiny_weights_dir(tmp_path_factory):
     model, meta = train(config, settings, root / "run", log=lambda *_: None)
     export(model, config, settings, meta, root / "weights")
     return root / "weights"
-
-

@@ -14,18 +14,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from densenet_demo.config import DenseNetConfig
-from densenet_demo.explore import CONTROLS, build_with_keras, config_from_controls, explore
-from densenet_demo.summary import BUILD_LIMITS, summarize
+from densenet_demo.architecture.config import DenseNetConfig
+from densenet_demo.architecture.controls import (
+    BATCH_SIZE,
+    CONTROL_NAMES,
+    CONTROLS,
+    config_from_controls,
+    preset_controls,
+)
+from densenet_demo.architecture.summary import BUILD_LIMITS, summarize
+from densenet_demo.ui.explore_tab import build_with_keras, explore
 
-DENSENET121 = {"preset": "densenet121", "height": 224, "width": 224, "channels": 3,
-               "num_classes": 1000, "growth_rate": 32, "block_layers": "6, 12, 24, 16",
-               "bottleneck": True, "bn_size": 4, "compression": 0.5, "init_features": 64,
-               "stem": "imagenet", "style": "paper", "transition_features": 0,
-               "dropout_rate": 0.0, "classifier_activation": "softmax"}
+DENSENET121 = preset_controls("densenet121")
 # The config field each control feeds: the name an error must give.
-FIELD = {**{name: name for name in CONTROLS}, "height": "input_shape", "width": "input_shape",
-         "channels": "input_shape", "batch_size": "batch_size"}
+FIELD = {control.name: control.field or control.name for control in CONTROLS + (BATCH_SIZE,)}
 HANG_GUARD = timedelta(seconds=30)  # per example: a hang guard, not a speed target
 
 scalars = st.one_of(
@@ -54,7 +56,7 @@ def controls_with(changes):
 @st.composite
 def fuzzed_controls(draw, values=junk):
     """densenet121's controls with one to four of them replaced by arbitrary values."""
-    names = draw(st.lists(st.sampled_from(CONTROLS), min_size=1, max_size=4, unique=True))
+    names = draw(st.lists(st.sampled_from(CONTROL_NAMES), min_size=1, max_size=4, unique=True))
     changes = {name: draw(block_lists if name == "block_layers" and draw(st.booleans())
                           else values) for name in names}
     return controls_with(changes), names
@@ -71,7 +73,7 @@ def assert_names_a_changed_field(message, changed):
 def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
     controls, changed = case
     try:
-        config = config_from_controls(*controls.values())
+        config = config_from_controls(controls)
     except ValueError as error:
         assert_names_a_changed_field(str(error), changed)
     else:
@@ -83,7 +85,7 @@ def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
 def test_explore_gives_every_view_or_one_clear_error(case, batch_size):
     controls, changed = case
     try:
-        views = explore(*controls.values(), batch_size)
+        views = explore(**controls, batch_size=batch_size)
     except gr.Error as error:
         assert_names_a_changed_field(error.message, changed + ["batch_size"])
     else:
@@ -97,7 +99,7 @@ def test_keras_builds_above_the_limits_are_refused_before_any_keras_work(blocks,
     controls = controls_with({"block_layers": ", ".join(map(str, blocks)), "growth_rate": growth,
                               "height": side, "width": side})
     try:
-        config = config_from_controls(*controls.values())
+        config = config_from_controls(controls)
     except ValueError:
         return  # e.g. too small for that many transitions: explore's tests cover the message
     refusal = summarize(config).build_refusal()
@@ -105,7 +107,7 @@ def test_keras_builds_above_the_limits_are_refused_before_any_keras_work(blocks,
         return  # within the limits: building it is test_app_explore's business
     with pytest.raises(gr.Error, match="Not built: model too large to build here: .* exceeds "
                                        "the limit of"):
-        build_with_keras(*controls.values())
+        build_with_keras(**controls)
 
 
 def test_the_build_limits_are_what_the_readme_documents():
@@ -186,7 +188,7 @@ def test_a_call_with_too_few_values_is_told_what_the_endpoint_takes(app_url):
 
 def test_a_keras_build_above_the_limits_is_refused_over_http(app_url):
     body = payload(block_layers="128, 128, 128, 128, 128, 128", growth_rate=64)
-    values = json.loads(body)["data"][:len(CONTROLS)]
+    values = json.loads(body)["data"][:len(CONTROL_NAMES)]
     join = httpx.post(app_url + "gradio_api/call/build_keras", json={"data": values}, timeout=60)
     stream = httpx.get(app_url + f"gradio_api/call/build_keras/{join.json()['event_id']}",
                        timeout=120)

@@ -2,16 +2,15 @@
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from densenet_demo.data import CLASS_NAMES
+from densenet_demo.training.data import CLASS_NAMES
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
+from support import EXAMPLES, launch_app, stop
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +59,17 @@ def test_top_k_outside_1_to_10_is_refused_by_name(classify_client):
         classify_client.predict(handle_file(str(EXAMPLES[0])), 11, api_name="/predict")
 
 
+@pytest.mark.server
 def test_without_weights_the_classify_tab_says_why_in_one_sentence(tmp_path_factory,
                                                                    tiny_weights_dir):
-    from conftest import _launch_app
-
     # The card without its weights: the folder's card wins over the shipped weights/.
     folder = tmp_path_factory.mktemp("card-only")
     shutil.copy(tiny_weights_dir / "fashion.json", folder)
-    process, url = _launch_app(tmp_path_factory, DENSENET_WEIGHTS_DIR=str(folder))
+    process, url = launch_app(folder, DENSENET_WEIGHTS_DIR=str(folder))
     try:
         config = httpx.get(url + "config", timeout=10).text
         assert "The fashion model is unavailable (" in config
         assert "fashion.weights.h5 does not match its model card" in config
         assert "python -m densenet_demo train" in config
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)

@@ -3,18 +3,38 @@
 import pytest
 from gradio_client.exceptions import AppError
 
-DENSENET121 = ["densenet121", 224, 224, 3, 1000, 32, "6, 12, 24, 16", True, 4, 0.5, 64,
-               "imagenet", "paper", 0, 0.0, "softmax"]
-POSITION = {name: i for i, name in enumerate(
-    ["preset", "height", "width", "channels", "num_classes", "growth_rate", "block_layers",
-     "bottleneck", "bn_size", "compression", "init_features", "stem", "style",
-     "transition_features", "dropout_rate", "classifier_activation", "batch_size"])}
+from densenet_demo.architecture.controls import BATCH_SIZE, CONTROL_NAMES, CONTROLS, preset_controls
+
+DENSENET121 = list(preset_controls("densenet121").values())
 
 
 def with_value(name, value):
-    values = DENSENET121 + [32]
-    values[POSITION[name]] = value
-    return values
+    """densenet121's control values and batch size 32, positionally, with `name` changed."""
+    values = {**preset_controls("densenet121"), "batch_size": 32, name: value}
+    return list(values.values())
+
+
+def parameters(client, endpoint):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    return [(p["parameter_name"], p["label"]) for p in info[endpoint]["parameters"]]
+
+
+def test_the_api_takes_the_controls_by_their_spec_names_and_labels(client):
+    controls = [(control.name, control.label) for control in CONTROLS]
+    assert parameters(client, "/explore") == [*controls, (BATCH_SIZE.name, BATCH_SIZE.label)]
+    assert parameters(client, "/build_keras") == controls
+    assert parameters(client, "/load_preset") == [("name", "Preset"),
+                                                  (BATCH_SIZE.name, BATCH_SIZE.label)]
+
+
+def test_every_endpoint_of_the_page_is_served(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/explore", "/load_preset", "/load_link", "/build_keras",
+                              "/predict", "/choose_model", "/explain", "/misclassified"}
+    assert [name for name, _ in parameters(client, "/predict")] == ["image", "top_k", "model"]
+    assert [name for name, _ in parameters(client, "/explain")] == ["image", "model", "opacity"]
+    assert [name for name, _ in parameters(client, "/misclassified")] == ["true_class",
+                                                                          "predicted_class"]
 
 
 def test_explore_returns_the_summary_views(client, app_url):
@@ -33,8 +53,10 @@ def test_changing_the_growth_rate_changes_the_numbers(client):
 
 def test_load_preset_sets_every_control_and_the_views(client):
     result = client.predict("article", 32, api_name="/load_preset")
-    controls, headline = result[:16], result[16]
-    assert controls[6] == "4, 4" and controls[13] == 128 and controls[12] == "article"
+    controls = dict(zip(CONTROL_NAMES, result))
+    headline = result[len(CONTROL_NAMES)]
+    assert controls["block_layers"] == "4, 4" and controls["transition_features"] == 128
+    assert controls["style"] == "article"
     assert "153,482" in headline and "departs from the paper" in headline
 
 
@@ -61,14 +83,13 @@ def test_invalid_values_sent_to_the_api_get_a_clear_error(client, name, value, m
 
 
 def test_build_with_keras_agrees_with_the_analytic_summary(client):
-    article = client.predict("article", 32, api_name="/load_preset")[:16]
+    article = client.predict("article", 32, api_name="/load_preset")[:len(CONTROL_NAMES)]
     report = client.predict(*article, api_name="/build_keras")
     assert report.startswith("✅ Keras and the analytic summary agree")
     assert "count_params() = 153,482" in report and "conv2_block1_1_conv" in report
 
 
 def test_build_with_keras_refuses_oversized_models(client):
-    huge = DENSENET121.copy()
-    huge[POSITION["growth_rate"]], huge[POSITION["block_layers"]] = 64, "6, 12, 64, 128"
+    huge = {**preset_controls("densenet121"), "growth_rate": 64, "block_layers": "6, 12, 64, 128"}
     with pytest.raises(AppError, match="Not built: model too large to build here"):
-        client.predict(*huge, api_name="/build_keras")
+        client.predict(**huge, api_name="/build_keras")

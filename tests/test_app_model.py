@@ -10,10 +10,11 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from densenet_demo.classifier import load_classifier
-from densenet_demo.mistakes import load_mistakes
-from densenet_demo.model_report import FEATURE_REUSE_HOW_TO_READ
-from densenet_demo.model_tab import GALLERY_LIMIT, ModelTab
+from densenet_demo.inference.card import ModelCard
+from densenet_demo.inference.classifier import load_classifier
+from densenet_demo.inference.mistakes import load_mistakes
+from densenet_demo.ui.model_charts import FEATURE_REUSE_HOW_TO_READ
+from densenet_demo.ui.model_tab import GALLERY_LIMIT, ModelTab
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +24,12 @@ def model_client(classify_app_url):
 
 @pytest.fixture(scope="module")
 def tiny_card(tiny_weights_dir):
-    return json.loads((tiny_weights_dir / "fashion.json").read_text())
+    return ModelCard.read(tiny_weights_dir / "fashion.json")
 
 
 def test_misclassified_returns_the_images_of_one_confusion_cell(model_client, tiny_card,
                                                                 tiny_weights_dir):
-    names, counts = tiny_card["class_names"], np.array(tiny_card["confusion_matrix"])
+    names, counts = tiny_card.class_names, np.array(tiny_card.confusion_matrix)
     np.fill_diagonal(counts, -1)
     true, predicted = np.unravel_index(counts.argmax(), counts.shape)
     gallery, sentence = model_client.predict(names[true], names[predicted],

@@ -1,15 +1,14 @@
 """The Classify tab's model choice through gradio_client: the Fashion-MNIST model by default,
 an ImageNet model that cannot be loaded refused in one sentence, the app serving on."""
 
-from pathlib import Path
-
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from densenet_demo.data import CLASS_NAMES
+from densenet_demo.training.data import CLASS_NAMES
 
-EXAMPLE = min((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
+from support import EXAMPLE
+
 UNAVAILABLE = ("DenseNet-121 (ImageNet) is unavailable: its weights file "
                "densenet121_weights_tf_dim_ordering_tf_kernels.h5 is not in ")
 

@@ -1,11 +1,22 @@
 """The `article` preset is the seed article's Keras model, quirks included."""
 
 import numpy as np
-from keras.layers import (AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense,
-                          GlobalAveragePooling2D, Input, ReLU)
+import pytest
+from keras.layers import (
+    AveragePooling2D,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dense,
+    GlobalAveragePooling2D,
+    Input,
+    ReLU,
+)
 from keras.models import Model
 
 from densenet_demo import PRESETS, build_model, summarize
+
+pytestmark = pytest.mark.slow  # Keras models
 
 
 def article_model():

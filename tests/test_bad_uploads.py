@@ -10,7 +10,6 @@ import json
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import gradio as gr
 import httpx
@@ -20,14 +19,18 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from densenet_demo.classifier import load_classifier
-from densenet_demo.classify import ClassifyService
-from densenet_demo.data import CLASS_NAMES
-from densenet_demo.preprocess import (
-    MAX_FILE_BYTES, MAX_PIXELS, check_image_file, open_image)
-from conftest import HANG_GUARD_S, inline_image, predict_over_http
+from densenet_demo.inference.image_file import (
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    check_image_file,
+    open_image,
+)
+from densenet_demo.inference.service import ModelRegistry
+from densenet_demo.training.data import CLASS_NAMES
+from densenet_demo.ui.classify_tab import ClassifyHandlers
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))
+from support import EXAMPLES, HANG_GUARD_S, inline_image, predict_over_http
+
 UNREADABLE = "could not be read as an image: upload a PNG, JPEG, WebP, GIF or BMP"
 
 # name -> the sentence it is refused with (a regular expression)
@@ -146,7 +149,8 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def service(tiny_weights_dir):
-    return ClassifyService(load_classifier("fashion", tiny_weights_dir))
+    """The Classify tab's handlers over the tiny model."""
+    return ClassifyHandlers(ModelRegistry(tiny_weights_dir))
 
 
 def within_guard(function, *args):
@@ -155,7 +159,7 @@ def within_guard(function, *args):
 
 
 def seen(service, source):
-    return service.classifier.model_input(source).astype(float)
+    return service.models.service("fashion").classifier.model_input(source).astype(float)
 
 
 def correlation(a, b):

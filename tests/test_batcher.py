@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from densenet_demo.batcher import MicroBatcher
+from densenet_demo.inference.batcher import MicroBatcher
 
 
 def test_concurrent_callers_are_batched_and_get_their_own_results():

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from densenet_demo.charts import channel_growth_figure
-from densenet_demo.data import CLASS_NAMES
-from densenet_demo.preprocess import UNREADABLE_IMAGE
-from densenet_demo.presets import PRESETS
-from densenet_demo.report import headline
-from densenet_demo.summary import DEFAULT_BATCH_SIZE, summarize
+from densenet_demo.architecture.presets import PRESETS
+from densenet_demo.architecture.report import headline
+from densenet_demo.architecture.summary import DEFAULT_BATCH_SIZE, summarize
+from densenet_demo.inference.image_file import UNREADABLE_IMAGE
+from densenet_demo.training.data import CLASS_NAMES
+from densenet_demo.ui.explore_charts import channel_growth_figure
+
+from support import EXAMPLE, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts")
-EXAMPLE = min((ROOT / "examples" / "fashion").glob("*.png"))
 TIMEOUT_MS = 60_000  # a loaded 2-core machine: the app's first answers can take seconds
 
 # True once the Plotly chart under the Gradio label `label` plots the y values `expected`.
@@ -34,6 +34,8 @@ CHART_SHOWS = """([label, expected]) => {
     return Boolean(plot && plot.data) && JSON.stringify(
         plot.data.map(trace => Array.from(trace.y))) === JSON.stringify(expected);
 }"""
+
+pytestmark = pytest.mark.browser
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from densenet_demo.classifier import load_classifier
-from densenet_demo.data import CLASS_NAMES, load_fashion_mnist
+from densenet_demo.inference.classifier import load_classifier
+from densenet_demo.training.data import CLASS_NAMES, load_fashion_mnist
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,8 @@ def test_predict_accepts_a_file_path(classifier, test_images, tmp_path):
 
 def test_card_travels_with_the_classifier(classifier):
     assert classifier.class_names == CLASS_NAMES
-    assert classifier.card["test_images"] == 10_000
-    assert sum(map(sum, classifier.card["confusion_matrix"])) == 10_000
+    assert classifier.card.test_images == 10_000
+    assert sum(map(sum, classifier.card.confusion_matrix)) == 10_000
 
 
 @pytest.mark.parametrize("top_k", [0, 11, 2.5, True])

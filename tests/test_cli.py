@@ -1,11 +1,12 @@
 """`python -m densenet_demo summary` prints the same figures as the summary, and errors cleanly."""
 
 import json
-import subprocess
-import sys
+import shutil
 
 from densenet_demo import PRESETS, summarize
 from densenet_demo.cli import main
+
+from support import run_cli
 
 
 def test_summary_prints_the_headline_and_the_stage_table(capsys):
@@ -31,8 +32,7 @@ def test_layers_flag_prints_every_layer(capsys):
 
 
 def test_invalid_value_prints_one_line_and_exits_non_zero():
-    result = subprocess.run([sys.executable, "-m", "densenet_demo", "summary",
-                             "--growth-rate", "0"], capture_output=True, text=True)
+    result = run_cli("summary", "--growth-rate", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: growth_rate=0 is invalid: allowed an integer "
                                      "from 1 to 256")
@@ -44,9 +44,6 @@ def test_evaluate_reproduces_the_cards_test_accuracy(tiny_weights_dir, capsys):
 
 
 def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path, capsys):
-    import json
-    import shutil
-
     shutil.copytree(tiny_weights_dir, tmp_path / "w")
     card_path = tmp_path / "w" / "fashion.json"
     card = json.loads(card_path.read_text())

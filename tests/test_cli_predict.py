@@ -1,16 +1,10 @@
 """`python -m densenet_demo predict IMAGE --model ... --top-k ...`: top-k lines, or one error
 line."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from densenet_demo.cli import main
-from densenet_demo.data import CLASS_NAMES
+from densenet_demo.training.data import CLASS_NAMES
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = min((ROOT / "examples" / "fashion").glob("*.png"))
+from support import EXAMPLE, run_cli
 
 
 def test_predict_prints_the_top_k_classes_most_probable_first(tiny_weights_dir, capsys):
@@ -23,15 +17,9 @@ def test_predict_prints_the_top_k_classes_most_probable_first(tiny_weights_dir, 
     assert all(line.split("%  ", 1)[1] in CLASS_NAMES for line in lines)
 
 
-def _run(*arguments: str, **environment: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "densenet_demo", "predict", *arguments],
-                          capture_output=True, text=True, cwd=ROOT, check=False,
-                          env={**os.environ, **environment})
-
-
 def test_missing_imagenet_weights_is_one_line_and_a_non_zero_exit(tmp_path):
-    result = _run(str(EXAMPLE), "--model", "densenet121", "--weights-dir", str(tmp_path),
-                  DENSENET_OFFLINE="1")
+    result = run_cli("predict", str(EXAMPLE), "--model", "densenet121", "--weights-dir",
+                     str(tmp_path), DENSENET_OFFLINE="1")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: DenseNet-121 (ImageNet) is unavailable: its weights file "
@@ -42,7 +30,7 @@ def test_missing_imagenet_weights_is_one_line_and_a_non_zero_exit(tmp_path):
 def test_a_file_that_is_not_an_image_is_one_line(tiny_weights_dir, tmp_path):
     fake = tmp_path / "notes.png"
     fake.write_text("this is text, not a picture")
-    result = _run(str(fake), "--weights-dir", str(tiny_weights_dir))
+    result = run_cli("predict", str(fake), "--weights-dir", str(tiny_weights_dir))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "could not be read as an image" in result.stderr

@@ -5,8 +5,12 @@ import gzip
 import numpy as np
 import pytest
 
-from densenet_demo.data import (CLASS_NAMES, load_fashion_mnist, read_idx,
-                                train_validation_split)
+from densenet_demo.training.data import (
+    CLASS_NAMES,
+    load_fashion_mnist,
+    read_idx,
+    train_validation_split,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """The packages installed are the ones pinned: a Pillow left at the version gradio's cap would
 pick (one install step skipped) fails here, and the app says so in its log."""
 
-from pathlib import Path
-
 import pytest
 
-from densenet_demo.hosting import installed_version, override_warnings, pins
+from densenet_demo.ui.hosting import installed_version, override_warnings, pins
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 PIN_FILES = ["requirements.txt", "requirements-overrides.txt", "requirements-dev.txt"]
 PINS = [pin for name in PIN_FILES for pin in pins(ROOT / name)]
 

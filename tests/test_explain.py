@@ -1,17 +1,15 @@
 """Grad-CAM in the Classify tab: the function, and `/explain` through gradio_client."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from densenet_demo.classifier import load_classifier
-from densenet_demo.explain import explain
+from densenet_demo.inference.classifier import load_classifier
+from densenet_demo.inference.gradcam import explain
 
-EXAMPLE = sorted((Path(__file__).resolve().parents[1] / "examples" / "fashion").glob("*.png"))[0]
+from support import EXAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from densenet_demo import DenseNetConfig, build_model
-from densenet_demo.feature_reuse import feature_reuse
-from densenet_demo.model_report import feature_reuse_figure
+from densenet_demo.inference.feature_reuse import feature_reuse
+from densenet_demo.ui.model_charts import feature_reuse_figure
+
+pytestmark = pytest.mark.slow  # Keras models
 
 NAN = np.nan
 TINY = DenseNetConfig(input_shape=(8, 8, 1), num_classes=2, growth_rate=2, init_features=4,

@@ -14,13 +14,11 @@ import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from densenet_demo import hosting
-from densenet_demo.hosting import (
-    MAX_REQUEST_BYTES, cache_cleanup, release_freed_memory)
-from densenet_demo.preprocess import MAX_FILE_BYTES
-from conftest import inline_image, predict_over_http
+from densenet_demo.inference.image_file import MAX_FILE_BYTES
+from densenet_demo.ui import hosting
+from densenet_demo.ui.hosting import MAX_REQUEST_BYTES, cache_cleanup, release_freed_memory
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT, inline_image, launch_app, predict_over_http, stop
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +26,12 @@ def default_app(tmp_path_factory):
     """`python app.py` with none of the variables that open it up (address, share); no model
     to load, which the defaults do not depend on. Uploads are kept 2 s instead of an hour, so
     that their deletion can be watched."""
-    from conftest import _launch_app
-
-    process, url = _launch_app(tmp_path_factory, GRADIO_SERVER_NAME=None, GRADIO_SHARE=None,
-                               DENSENET_WEIGHTS_DIR=str(tmp_path_factory.mktemp("no-model")),
-                               DENSENET_OFFLINE="1", DENSENET_CACHE_TTL_S="2")
+    process, url = launch_app(tmp_path_factory.mktemp("app"), GRADIO_SERVER_NAME=None,
+                              GRADIO_SHARE=None,
+                              DENSENET_WEIGHTS_DIR=str(tmp_path_factory.mktemp("no-model")),
+                              DENSENET_OFFLINE="1", DENSENET_CACHE_TTL_S="2")
     yield process, url
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 def this_hosts_address():

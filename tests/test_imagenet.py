@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from densenet_demo import imagenet
-from densenet_demo.classifier import load_classifier
-from densenet_demo.imagenet import CLASS_NAMES, WEIGHT_FILES, to_imagenet_input
+from densenet_demo.inference import imagenet
+from densenet_demo.inference.classifier import load_classifier
+from densenet_demo.inference.imagenet import CLASS_NAMES, WEIGHT_FILES
+from densenet_demo.inference.model_inputs import imagenet_input_and_box
+
+pytestmark = pytest.mark.slow  # Keras models
 
 PUBLISHED_NAME = WEIGHT_FILES["densenet121"].file_name
 
@@ -109,15 +112,15 @@ def test_the_input_is_the_centre_of_the_picture_with_its_shorter_side_at_256():
     pixels = np.zeros((300, 400, 3), np.uint8)
     pixels[..., 2] = 255
     pixels[10:290, 60:340] = (255, 0, 0)
-    seen = to_imagenet_input(Image.fromarray(pixels))
+    seen = imagenet_input_and_box(Image.fromarray(pixels))[0]
     assert seen.shape == (224, 224, 3) and seen.dtype == np.uint8
     assert (seen[2:-2, 2:-2, 0] == 255).all() and (seen[2:-2, 2:-2, 2] == 0).all()
 
 
 def test_grayscale_and_transparent_pictures_become_rgb_on_white():
-    gray = to_imagenet_input(Image.new("L", (224, 224), 90))
+    gray = imagenet_input_and_box(Image.new("L", (224, 224), 90))[0]
     assert (gray == 90).all()
-    transparent = to_imagenet_input(Image.new("RGBA", (300, 300), (0, 0, 0, 0)))
+    transparent = imagenet_input_and_box(Image.new("RGBA", (300, 300), (0, 0, 0, 0)))[0]
     assert (transparent == 255).all()
 
 

@@ -6,8 +6,9 @@ from urllib.parse import parse_qsl
 import pytest
 
 from densenet_demo import PRESETS, DenseNetConfig
-from densenet_demo.explore import CONTROLS, config_from_controls, load_link
-from densenet_demo.share import config_code, from_query, to_query
+from densenet_demo.architecture.controls import CONTROL_NAMES, config_from_controls
+from densenet_demo.architecture.share import config_code, from_query, to_query
+from densenet_demo.ui.explore_tab import load_link
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -36,11 +37,11 @@ def test_opening_a_link_restores_the_controls():
                             stem="cifar")
     request = SimpleNamespace(query_params=dict(parse_qsl(to_query(config))))
     values = load_link(request)
-    assert config_from_controls(*values[:len(CONTROLS)]) == config
-    assert "Custom configuration" in values[len(CONTROLS)]
+    assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == config
+    assert "Custom configuration" in values[len(CONTROL_NAMES)]
 
 
 def test_a_broken_link_falls_back_to_the_preset():
     request = SimpleNamespace(query_params={"preset": "article", "growth_rate": "x"})
     values = load_link(request)
-    assert config_from_controls(*values[:len(CONTROLS)]) == PRESETS["article"]
+    assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == PRESETS["article"]

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from densenet_demo import PRESETS, DenseNetConfig, build_model, summarize
-from densenet_demo.summary import BUILD_LIMITS, check_buildable
+from densenet_demo.architecture.summary import BUILD_LIMITS, check_buildable
 
 
 @st.composite
@@ -33,6 +33,7 @@ def small_configs(draw):
         transition_features=draw(st.one_of(st.none(), st.integers(1, 40))))
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_configs())
 def test_analytic_counts_equal_keras_on_random_configs(config):
@@ -57,7 +58,6 @@ def test_channel_series_grows_by_k_per_dense_layer_and_drops_at_transitions():
     assert trunk[6] == ("block 1", 64 + 6 * 32)
     assert trunk[7] == ("transition 1", 128)
     assert trunk[-1] == ("block 4", 512 + 16 * 32)
-    assert summary.channels == tuple(row.output_shape[-1] for row in summary.layers)
 
 
 def test_shared_memory_grows_linearly_where_naive_grows_quadratically():

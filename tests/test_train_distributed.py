@@ -3,9 +3,12 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from support import ROOT
+
+pytestmark = pytest.mark.slow  # a training run in a child process
 
 SCRIPT = """
 import dataclasses, json, sys
@@ -14,7 +17,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 from densenet_demo import PRESETS
-from densenet_demo.train import TrainSettings, train
+from densenet_demo.training.trainer import TrainSettings, train
 config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
                              init_features=8)
 settings = TrainSettings(name="tiny", epochs=1, batch_size=64, train_limit=256,

@@ -7,9 +7,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from densenet_demo.inference.card import ModelCard
+
+from support import ROOT
+
+pytestmark = pytest.mark.slow  # three short training runs
 TINY = ["--preset", "fashion", "--block-layers", "1,1", "--growth-rate", "4",
         "--init-features", "8", "--epochs", "3", "--batch-size", "32", "--train-limit", "6400",
         "--validation-size", "200"]
@@ -52,6 +57,6 @@ def test_killed_run_resumes_and_finishes_with_every_epoch_once(tmp_path):
     assert f"resuming {run_dir} after epoch {killed_at}/3" in output
     with open(run_dir / "log.csv") as handle:
         assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2, 3]
-    card = json.loads((weights_dir / "fashion.json").read_text())
-    assert card["epochs"] == 3 and card["test_images"] == 10_000
-    assert sum(map(sum, card["confusion_matrix"])) == 10_000
+    card = ModelCard.read(weights_dir / "fashion.json")
+    assert card.epochs == 3 and card.test_images == 10_000
+    assert sum(map(sum, card.confusion_matrix)) == 10_000

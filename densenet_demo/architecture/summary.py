@@ -1,0 +1,119 @@
+"""Analytic summary of a `DenseNetConfig`: parameters, MACs, shapes and memory, with no Keras.
+
+Everything here is arithmetic over the layer plan, so it runs in about a millisecond even for
+DenseNet-264 and can follow every slider move. Tests hold it equal to Keras' `count_params()`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from .config import DenseNetConfig
+from .plan import LayerSpec, plan_layers
+
+BYTES_PER_FLOAT = 4
+DEFAULT_BATCH_SIZE = 32  # for the activation-memory estimate, in the UI and the CLI
+# A Keras build above any of these is refused with the reason: it would take the server
+# seconds to minutes and gigabytes. Every preset, densenet264 included, stays below them.
+BUILD_LIMITS = {
+    "parameters": 50_000_000,
+    "activation memory for one image (MiB)": 1024,
+    "Keras layers": 1_500,
+}
+MEMORY_REASON = (
+    "Naive: every concatenation is a new tensor, so a block of L layers stores O(L²) channels; "
+    "shared: concatenations and their BN-ReLU reuse two shared buffers and are recomputed in the "
+    "backward pass (Pleiss et al. 2017), so memory grows linearly with depth."
+)
+# Per dense layer, the outputs the shared-memory implementation keeps in shared buffers.
+_SHARED_SUFFIXES = ("_concat", "_0_bn", "_0_relu")
+
+
+class StageTotals(NamedTuple):
+    stage: str
+    params: int
+    macs: int
+    out_channels: int
+
+
+class MemoryEstimate(NamedTuple):
+    """Activation memory for one training batch of float32 tensors."""
+
+    batch_size: int
+    naive_bytes: int
+    shared_bytes: int
+    reason: str = MEMORY_REASON
+
+
+class Summary:
+    """The analytic summary of one config; see `summarize`."""
+
+    def __init__(self, config: DenseNetConfig, plan: tuple[LayerSpec, ...]) -> None:
+        self.config = config
+        self.layers = plan  # one row per Keras layer, costs included
+        # Transposing in C (zip) keeps this pass cheap: it runs on every slider move.
+        columns = dict(zip(LayerSpec._fields, zip(*plan)))
+        self.total_params = sum(columns["params"])
+        self.trainable_params = sum(columns["trainable_params"])
+        self.non_trainable_params = self.total_params - self.trainable_params
+        self.macs = sum(columns["macs"])
+        # Paper convention: DenseNet-121 has 120 convolutions and 1 fully connected layer.
+        self.depth = columns["kind"].count("conv") + columns["kind"].count("dense")
+        sizes = list(map(math.prod, columns["output_shape"]))  # LayerSpec.activations, in C
+        self._naive = sum(sizes)
+        shared = [size for name, stage, size in zip(columns["name"], columns["stage"], sizes)
+                  if stage[0] == "b" and name.endswith(_SHARED_SUFFIXES)]  # in dense blocks
+        self._shared = self._naive - sum(shared) + 2 * max(shared)
+
+    @property
+    def flops(self) -> int:
+        """Floating-point operations: one multiply and one add per MAC."""
+        return 2 * self.macs
+
+    @property
+    def param_bytes(self) -> int:
+        return self.total_params * BYTES_PER_FLOAT
+
+    @property
+    def stages(self) -> tuple[StageTotals, ...]:
+        """Params and MACs per stage (stem, block 1, transition 1, ..., head), in order."""
+        totals: dict[str, list[int]] = {}
+        for row in self.layers:
+            entry = totals.setdefault(row.stage, [0, 0, 0])
+            entry[0] += row.params
+            entry[1] += row.macs
+            entry[2] = row.output_shape[-1]
+        return tuple(StageTotals(stage, *values) for stage, values in totals.items())
+
+    def activation_memory(self, batch_size: int = 1) -> MemoryEstimate:
+        """Training activation memory for `batch_size` images, naive and shared-memory."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} is invalid: allowed an integer ≥ 1")
+        scale = batch_size * BYTES_PER_FLOAT
+        return MemoryEstimate(batch_size, self._naive * scale, self._shared * scale)
+
+    def build_refusal(self) -> str | None:
+        """Why a Keras build of this config would be refused, or None if it is allowed."""
+        measured = {
+            "parameters": self.total_params,
+            "activation memory for one image (MiB)": self._naive * BYTES_PER_FLOAT / 2**20,
+            "Keras layers": len(self.layers),
+        }
+        for what, value in measured.items():
+            if value > BUILD_LIMITS[what]:
+                return (f"model too large to build here: {value:,.0f} {what} exceeds the limit of "
+                        f"{BUILD_LIMITS[what]:,}")
+        return None
+
+
+def summarize(config: DenseNetConfig) -> Summary:
+    """Parameters, MACs, per-layer shapes and memory of `config`, computed without Keras."""
+    return Summary(config, plan_layers(config))
+
+
+def check_buildable(config: DenseNetConfig) -> None:
+    """Raise `ValueError` with the reason if `config` is above `BUILD_LIMITS`."""
+    refusal = summarize(config).build_refusal()
+    if refusal:
+        raise ValueError(refusal)

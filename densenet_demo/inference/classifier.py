@@ -1,0 +1,132 @@
+"""A trained DenseNet ready to classify: weights checked against their model card (or Keras'
+published ImageNet weights), loaded once, warmed up, and run through the fastest measured path
+(never `model.predict` per call)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..files import sha256_of
+from . import imagenet
+from .card import ModelCard
+from .image_file import open_image
+from .model_inputs import MODEL_INPUTS
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"  # the shipped models
+
+
+class Classifier:
+    """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays."""
+
+    def __init__(self, model, card: ModelCard, isolated: bool = False,
+                 weights_path: Path | None = None) -> None:
+        from .litert import LiteRTForward
+
+        self.model = model
+        self.card = card
+        self.weights_path = weights_path  # the card's other files lie beside it
+        self.class_names = card.class_names
+        self.input_shape = card.config.input_shape
+        preprocessing = card.preprocessing
+        self._to_model_input = MODEL_INPUTS[preprocessing.kind]
+        # Scalars (Fashion-MNIST) or one value per channel (ImageNet), broadcast over pixels.
+        self._scale, self._mean, self._std = (np.asarray(value, np.float32) for value in (
+            preprocessing.scale, preprocessing.mean, preprocessing.std))
+        self._forward = LiteRTForward(model, isolated)
+        self._forward(np.zeros((1, *self.input_shape), np.float32))  # warm up
+
+    def standardise(self, images: np.ndarray) -> np.ndarray:
+        """uint8 model inputs (N, H, W[, C]) as the network reads them (float32, normalised)."""
+        images = np.asarray(images).reshape(len(images), *self.input_shape)
+        return (images.astype(np.float32) * self._scale - self._mean) / self._std
+
+    def predict_batch(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, classes) for uint8 model inputs (N, H, W, C), or (N, H, W)
+        for one channel: dataset arrays, or stacked `model_input` results."""
+        images = np.asarray(images)
+        height, width, channels = self.input_shape
+        shapes = [(height, width)] * (channels == 1) + [(height, width, channels)]
+        if images.dtype != np.uint8 or images.shape[1:] not in shapes:
+            allowed = " or ".join(f"(N, {', '.join(map(str, shape))})" for shape in shapes)
+            raise ValueError(f"images of dtype {images.dtype} and shape {images.shape} are not "
+                             f"supported: give uint8 {allowed}")
+        return self._forward(self.standardise(images))
+
+    def model_input(self, image) -> np.ndarray:
+        """The uint8 picture the model sees for an upload (path, bytes, PIL, array): 28x28
+        grayscale for Fashion-MNIST, 224x224 RGB for ImageNet."""
+        return self.model_input_and_box(image)[0]
+
+    def model_input_and_box(self, image) -> tuple[np.ndarray, tuple[float, ...]]:
+        """`model_input(image)` and the square (left, top, right, bottom) of the upload it
+        shows: what lays a map of the model input (Grad-CAM) back onto the upload."""
+        return self._to_model_input(open_image(image))
+
+    def check_top_k(self, top_k) -> int:
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) \
+                or not 1 <= top_k <= len(self.class_names):
+            raise ValueError(f"top_k={top_k!r} is invalid: allowed an integer from 1 to "
+                             f"{len(self.class_names)}")
+        return int(top_k)
+
+    def top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        """(label, probability) of the `top_k` most probable classes, most probable first."""
+        order = np.argsort(probabilities)[::-1][:self.check_top_k(top_k)]
+        return [(self.class_names[i], float(probabilities[i])) for i in order]
+
+    def predict(self, image, top_k: int = 5) -> list[tuple[str, float]]:
+        """The `top_k` most probable classes for one image, most probable first."""
+        self.check_top_k(top_k)
+        return self.top(self.predict_batch(self.model_input(image)[None])[0], top_k)
+
+
+def _card_path(name: str, weights_dir: str | Path | None) -> Path:
+    """`<name>.json` in `weights_dir`, else in the shipped weights/."""
+    directories = list(dict.fromkeys(([Path(weights_dir)] if weights_dir is not None else [])
+                                     + [WEIGHTS_DIR]))
+    for directory in directories:
+        if (directory / f"{name}.json").is_file():
+            return directory / f"{name}.json"
+    cards = sorted({path.stem for directory in directories for path in directory.glob("*.json")})
+    raise ValueError(f"model {name!r} has no card in {' or '.join(map(str, directories))}: "
+                     f"available {', '.join(cards + list(imagenet.WEIGHT_FILES))}")
+
+
+def _checked_card(name: str, weights_dir: str | Path | None) -> tuple[ModelCard, Path]:
+    """A trained model's card and weights file, refused unless the file's SHA-256 matches."""
+    card_path = _card_path(name, weights_dir)
+    card = ModelCard.read(card_path)
+    weights_path = card_path.parent / card.weights_file
+    digest = sha256_of(weights_path) if weights_path.is_file() else "missing"
+    if digest != card.weights_sha256:
+        raise ValueError(f"{weights_path} does not match its model card (SHA-256 {digest}, "
+                         f"card says {card.weights_sha256}): refusing to load it")
+    return card, weights_path
+
+
+def load_classifier(name: str = "fashion", weights_dir: str | Path | None = None,
+                    isolated: bool = False) -> Classifier:
+    """The model `name`: Keras' ImageNet weights for densenet121/169/201 (from `weights_dir`
+    under their published names, else Keras' cache or a download: `imagenet.weights_path`),
+    or a model this project trained, `<name>.json` and its weights in `weights_dir`, else in
+    the shipped weights/, refused unless the weights' SHA-256 matches the card. `isolated`:
+    convert to LiteRT in a child process (`litert.convert_in_child`), for a server.
+
+    Raises `ValueError` with one sentence when the model cannot be loaded; a refusal comes
+    before Keras is even imported.
+    """
+    if name in imagenet.WEIGHT_FILES:
+        card, weights_path = imagenet.imagenet_card(name), imagenet.weights_path(name, weights_dir)
+    else:
+        card, weights_path = _checked_card(name, weights_dir)
+    from ..architecture.keras_model import build_model
+
+    model = build_model(card.config, name=name)
+    try:
+        model.load_weights(weights_path)  # a legacy .h5 (Keras' ImageNet files) loads by order
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{weights_path} is not a weights file for {name} "
+                         f"({str(error).splitlines()[0]}).") from None
+    return Classifier(model, card, isolated, weights_path)

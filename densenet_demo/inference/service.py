@@ -1,0 +1,89 @@
+"""Classifiers as a server holds them: each model loaded once, on first use, one load at a
+time, then shared by every request through a micro-batcher. No Gradio here: the Classify tab
+(and any other front end) turns the `ValueError`s into its own messages."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..architecture.presets import PRESET_INFO
+from .batcher import MicroBatcher
+from .classifier import Classifier, load_classifier
+from .imagenet import WEIGHT_FILES
+
+DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
+MODELS = {name: PRESET_INFO[name].title for name in (DEFAULT_MODEL, *WEIGHT_FILES)}
+
+
+class Prediction(NamedTuple):
+    """One upload's top classes, the model input it became, and where the time went."""
+
+    top: list[tuple[str, float]]
+    seen: np.ndarray  # the uint8 model input
+    prepare_seconds: float  # reading and preparing the image
+    model_seconds: float  # waiting for and running the forward pass
+
+
+class ClassifyService:
+    """One classifier, loaded and warmed up once, shared by all requests through a batcher."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.batcher = MicroBatcher(classifier.predict_batch)
+
+    def classify(self, image, top_k: int) -> Prediction:
+        """The `top_k` classes of one upload; `ValueError` in one sentence for a bad `top_k`
+        or an unreadable, too large or damaged image."""
+        started = time.perf_counter()
+        top_k = self.classifier.check_top_k(top_k)
+        seen = self.classifier.model_input(image)
+        prepared = time.perf_counter()
+        probabilities = self.batcher.submit(seen)
+        top = self.classifier.top(probabilities, top_k)
+        return Prediction(top, seen, prepared - started, time.perf_counter() - prepared)
+
+
+class ModelRegistry:
+    """The models of `MODELS` by name, each loaded on first use, one load at a time, then
+    shared. A model that could not be loaded is tried again on the next request."""
+
+    def __init__(self, weights_dir: str | Path | None = None) -> None:
+        self.weights_dir = weights_dir
+        self._services: dict[str, ClassifyService] = {}
+        self._loading = threading.Lock()
+
+    def load(self, name: str, isolated: bool = True) -> tuple[ClassifyService | None, str]:
+        """(service, "") or (None, the one-sentence reason it is unavailable). `isolated`:
+        convert in a child process, so that requests meanwhile are served without stalls;
+        only a load before the app serves (the default model's) can skip it."""
+        if name not in self._services:  # a loaded model never waits for another's load
+            with self._loading:
+                if name not in self._services:
+                    try:
+                        classifier = load_classifier(name, self.weights_dir, isolated)
+                    except (ValueError, OSError) as error:
+                        return None, _unavailable(name, error)
+                    self._services[name] = ClassifyService(classifier)
+        return self._services[name], ""
+
+    def service(self, model) -> ClassifyService:
+        """The loaded model `model`; `ValueError` with the reason when it is unknown or
+        unavailable."""
+        if model not in MODELS:
+            raise ValueError(f"model={model!r} is invalid: allowed {', '.join(MODELS)}")
+        service, unavailable = self.load(model)
+        if service is None:
+            raise ValueError(unavailable)
+        return service
+
+
+def _unavailable(name: str, error: Exception) -> str:
+    if name in WEIGHT_FILES:  # Keras' weights: the error already says what is missing
+        return str(error)
+    return (f"The {name} model is unavailable ({error}). Train it with "
+            f"`python -m densenet_demo train`, which writes weights/{name}.*")

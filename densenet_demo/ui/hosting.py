@@ -1,0 +1,178 @@
+"""How the app is served to the public: address, request limits, queue and concurrency, cache
+cleanup and memory.
+
+Every setting `app.py` hands to Gradio's `launch` and `queue`, and every event's concurrency
+limit, lives here, so the tests start the server with exactly what users get. Three things a
+long-running public server needs and the defaults lack: Gradio reads a JSON body of any size
+into memory (its `max_file_size` covers uploads only) and keeps every upload and result on disk
+for the life of the process, and glibc keeps what a Keras build frees.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+
+from ..inference.image_file import MAX_FILE_BYTES
+
+# The largest honest request: an image at the upload limit sent as a base64 data: URL (4/3 of
+# its bytes), plus room for the JSON around it.
+MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
+CACHE_TTL_VARIABLE = "DENSENET_CACHE_TTL_S"
+DEFAULT_CACHE_TTL_S = 3600
+MAX_CLEANUP_INTERVAL_S = 300
+SESSION_CAPACITY = 500
+# Bounded: twice the 32 concurrent users benchmarks/load.py serves with no error; past 64
+# waiting events a caller hears "queue full" at once, not minutes later. Events without a
+# limit of their own run one at a time.
+QUEUE_OPTIONS = {"max_size": 64, "default_concurrency_limit": 1}
+# Predictions run side by side (up to 16) and meet in one forward pass per model.
+CLASSIFY_CONCURRENCY = {"concurrency_limit": 16, "concurrency_id": "classify"}
+# Gradients need the Keras model (~10x a LiteRT pass): two at a time at most.
+EXPLAIN_CONCURRENCY = {"concurrency_limit": 2, "concurrency_id": "explain"}
+# One Keras build at a time on its own id: builds queue behind each other, never in the
+# prediction slots, so predictions keep flowing while models build.
+BUILD_CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "keras"}
+OVERRIDES = Path(__file__).resolve().parents[2] / "requirements-overrides.txt"
+
+try:  # glibc's; elsewhere (macOS, musl) memory is left to the allocator
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    _malloc_trim = None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware answering 413 to a request whose body is over `limit` bytes.
+
+    A declared Content-Length over the limit is refused before a byte of the body is read; a
+    chunked body is counted as it arrives and refused as soon as it crosses the limit, whatever
+    the route was doing with it, so no handler ever holds more than `limit` bytes of one.
+    """
+
+    def __init__(self, app, limit: int = MAX_REQUEST_BYTES):
+        self.app = app
+        self.limit = limit
+
+    def _refusal(self) -> JSONResponse:
+        return JSONResponse({"detail": f"Request body too large: the limit is "
+                                       f"{self.limit:,} bytes."}, status_code=413)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self._refusal()(scope, receive, send)
+
+        received = 0
+        over = started = False
+
+        async def counted_receive():
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if over:  # the handler's own answer to the cut-off body is replaced by ours
+                return
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._refusal()(scope, receive, send)
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system. A Keras build allocates and frees
+    hundreds of MB in small blocks, which glibc keeps: without this the server's resident
+    memory drifts up and down by tens of MB across builds."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def cache_ttl_s() -> int:
+    """How long an upload or result stays on disk, from DENSENET_CACHE_TTL_S (default 1 h)."""
+    value = os.environ.get(CACHE_TTL_VARIABLE, "").strip() or str(DEFAULT_CACHE_TTL_S)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{CACHE_TTL_VARIABLE} must be a whole number of seconds, at least "
+                         f"1; got {value[:40]!r}.")
+    return int(value)
+
+
+def cache_cleanup() -> tuple[int, int]:
+    """Gradio's `delete_cache` (every how many seconds, files older than how many): files
+    are removed between one TTL and one TTL plus five minutes after they were written; the
+    example images are never removed."""
+    ttl = cache_ttl_s()
+    return min(ttl, MAX_CLEANUP_INTERVAL_S), ttl
+
+
+def pins(requirements: Path) -> list[tuple[str, str]]:
+    """(package, pinned version, or "" when not pinned to one) for each requirement in a pip
+    requirements file; options such as `-r` are skipped."""
+    found = []
+    for line in requirements.read_text().splitlines():
+        requirement = line.split("#")[0].strip()
+        if requirement and not requirement.startswith("-"):
+            package, _, pinned = requirement.partition("==")
+            found.append((package.strip(), pinned.strip()))
+    return found
+
+
+def installed_version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def override_warnings(overrides: Path = OVERRIDES) -> list[str]:
+    """One line per security pin in requirements-overrides.txt that this environment lacks:
+    a host that installs requirements.txt alone (a Space built with `sdk: gradio` does) runs
+    the older release, and its log should say so."""
+    lines = []
+    for package, pinned in pins(overrides):
+        installed = installed_version(package)
+        if installed != pinned:
+            found = (f"{package} {installed} is installed" if installed
+                     else f"{package} is not installed")
+            lines.append(f"{found}, not {pinned}: run pip install -r {overrides.name} "
+                         f"(it says why).")
+    return lines
+
+
+def launch_options() -> dict:
+    """Keyword arguments for `Blocks.launch`.
+
+    Loopback unless told otherwise (Spaces sets GRADIO_SERVER_NAME=0.0.0.0; an empty value
+    would bind every interface); no share link unless GRADIO_SHARE=True asks for one. Gradio
+    copies the page's config into every session, and every API call is one (~140 KB each here;
+    its default keeps 10,000, ~1.4 GB): no event keeps state, so 500 are plenty.
+    """
+    return {
+        "server_name": os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "max_file_size": MAX_FILE_BYTES,
+        "state_session_capacity": SESSION_CAPACITY,
+        "app_kwargs": {"middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]},
+    }

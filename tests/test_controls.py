@@ -1,0 +1,54 @@
+"""The Explore control spec: every config field has a control, values and configs convert both
+ways, and the page and API follow the spec's order and names."""
+
+import dataclasses
+
+import pytest
+
+from densenet_demo import PRESETS, DenseNetConfig
+from densenet_demo.architecture.controls import (
+    BATCH_SIZE,
+    CONTROL_NAMES,
+    CONTROLS,
+    DEFAULT_PRESET,
+    config_from_controls,
+    controls_from_config,
+    preset_controls,
+)
+
+
+def test_every_config_field_is_fed_by_a_control():
+    fed = {control.field for control in CONTROLS if control.field}
+    assert fed == {field.name for field in dataclasses.fields(DenseNetConfig)}
+    shape = [control.position for control in CONTROLS if control.field == "input_shape"]
+    assert sorted(shape) == [0, 1, 2]
+
+
+def test_control_names_are_unique_and_the_batch_size_is_not_a_config_control():
+    assert len(set(CONTROL_NAMES)) == len(CONTROLS)
+    assert BATCH_SIZE.name not in CONTROL_NAMES and BATCH_SIZE.field is None
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_round_trips_through_the_control_values(name):
+    values = preset_controls(name)
+    assert list(values) == list(CONTROL_NAMES)
+    assert config_from_controls(values) == PRESETS[name]
+
+
+def test_the_page_opens_on_the_default_preset():
+    assert config_from_controls(preset_controls(DEFAULT_PRESET)) == DenseNetConfig()
+
+
+def test_a_transition_width_of_zero_means_compression_and_text_layers_are_parsed():
+    config = dataclasses.replace(PRESETS["article"], block_layers=(3, 5))
+    values = controls_from_config(config, "custom")
+    assert values["transition_features"] == 128 and values["block_layers"] == "3, 5"
+    values.update(transition_features=0, block_layers="2; 4")
+    assert config_from_controls(values) == dataclasses.replace(
+        config, transition_features=None, block_layers=(2, 4))
+
+
+def test_a_control_value_of_the_wrong_kind_is_refused_naming_the_config_field():
+    with pytest.raises(ValueError, match=r"^input_shape=\(224, 'wide', 3\) is invalid"):
+        config_from_controls({**preset_controls("densenet121"), "width": "wide"})
