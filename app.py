@@ -12,12 +12,12 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from densenet_demo.inference.service import DEFAULT_MODEL, ModelRegistry  # noqa: E402
-from densenet_demo.ui import classify_tab, explore_tab, model_tab  # noqa: E402
-from densenet_demo.ui.components import Blocks  # noqa: E402
-from densenet_demo.ui.hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings  # noqa: E402
+from densenet_demo.inference.service import DEFAULT_MODEL, ModelRegistry
+from densenet_demo.ui import classify_tab, explore_tab, model_tab
+from densenet_demo.ui.components import Blocks
+from densenet_demo.ui.hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
 
 INTRO = """# DenseNet Explorer
 Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))
@@ -47,4 +47,5 @@ if __name__ == "__main__":
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
     # DENSENET_WEIGHTS_DIR: a folder of model cards and ImageNet weight files; else weights/.
     build_demo(ModelRegistry(os.environ.get("DENSENET_WEIGHTS_DIR") or None)).launch(
-        **launch_options())
+        **launch_options()
+    )

@@ -33,10 +33,13 @@ def start_app(**environment: str) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the server writes to it
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, stdout=log,
-                              stderr=subprocess.STDOUT,
-                              env={**os.environ, "GRADIO_SERVER_PORT": str(port),
-                                   **environment})
+    server = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "GRADIO_SERVER_PORT": str(port), **environment},
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 600
     while server.poll() is None and time.monotonic() < deadline:
@@ -80,8 +83,7 @@ def call(http: httpx.Client, url: str, api_name: str, data: list) -> list:
 def upload(http: httpx.Client, url: str, path: str | Path) -> dict:
     """Upload a file as the page does; returns the value a file input sends to the API."""
     with open(path, "rb") as file:
-        response = http.post(f"{url}gradio_api/upload",
-                             files={"files": (Path(path).name, file)})
+        response = http.post(f"{url}gradio_api/upload", files={"files": (Path(path).name, file)})
     if response.status_code != 200:
         raise CallFailed(f"upload: HTTP {response.status_code} {response.text[:200]}")
     return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}

@@ -23,14 +23,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from densenet_demo.inference.classifier import Classifier, load_classifier  # noqa: E402
-from densenet_demo.inference.service import ClassifyService, ModelRegistry  # noqa: E402
-from densenet_demo.ui.classify_tab import example_images  # noqa: E402
+from densenet_demo.inference.classifier import Classifier, load_classifier
+from densenet_demo.inference.service import ClassifyService, ModelRegistry
+from densenet_demo.ui.classify_tab import example_images
 
-from app_server import start_app  # noqa: E402
-from timing import median_ms  # noqa: E402
+from app_server import start_app
+from timing import median_ms
 
 EXAMPLES = example_images(ROOT / "examples" / "fashion")
 
@@ -45,8 +45,9 @@ def forward_paths(service: ClassifyService) -> dict[str, float]:
         "LiteRT forward (the app's path)": median_ms(lambda: classifier._forward(image)),
         "compiled tf.function forward": median_ms(lambda: compiled(image).numpy()),
         "model.predict": median_ms(lambda: classifier.model.predict(image, verbose=0), 50),
-        "server predict (decode + preprocess + forward + top-k)":
-            median_ms(lambda: service.classify(EXAMPLES[0], 5)),
+        "server predict (decode + preprocess + forward + top-k)": median_ms(
+            lambda: service.classify(EXAMPLES[0], 5)
+        ),
     }
 
 
@@ -61,8 +62,9 @@ def interleaved_ms(functions: dict, repeats: int) -> dict[str, tuple[float, floa
             started = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - started)
-    return {name: (statistics.median(values) * 1e3, min(values) * 1e3)
-            for name, values in times.items()}
+    return {
+        name: (statistics.median(values) * 1e3, min(values) * 1e3) for name, values in times.items()
+    }
 
 
 def imagenet_classifier() -> tuple[Classifier, str]:
@@ -74,8 +76,10 @@ def imagenet_classifier() -> tuple[Classifier, str]:
 
     os.environ[OFFLINE_VARIABLE] = "1"
     try:
-        return (load_classifier("densenet121", os.environ.get("DENSENET_WEIGHTS_DIR") or None),
-                "Keras' ImageNet weights")
+        return (
+            load_classifier("densenet121", os.environ.get("DENSENET_WEIGHTS_DIR") or None),
+            "Keras' ImageNet weights",
+        )
     except ValueError:
         model = build_model(PRESETS["densenet121"], name="densenet121")
         return Classifier(model, imagenet_card("densenet121")), "random weights"
@@ -89,14 +93,17 @@ def imagenet_paths(folder: Path) -> tuple[dict[str, tuple[float, float]], str]:
     classifier, weights = imagenet_classifier()
     photo = folder / "photo.jpg"  # a 640x480 colour JPEG, as a phone upload shrunk
     ramp = np.linspace(0, 255, 640, dtype=np.float32)
-    pixels = np.stack([np.tile(ramp, (480, 1)), np.tile(ramp[:480, None], (1, 640)),
-                       np.full((480, 640), 128.0)], axis=-1)
+    pixels = np.stack(
+        [np.tile(ramp, (480, 1)), np.tile(ramp[:480, None], (1, 640)), np.full((480, 640), 128.0)],
+        axis=-1,
+    )
     Image.fromarray(pixels.astype(np.uint8)).save(photo, quality=90)
     image = classifier.standardise(classifier.model_input(photo)[None])
     with warnings.catch_warnings():  # its deprecation notice: what LiteRT replaces
         warnings.simplefilter("ignore", UserWarning)
-        interpreter = tf.lite.Interpreter(model_content=classifier._forward._flatbuffer,
-                                          num_threads=2)  # XNNPACK: its float default
+        interpreter = tf.lite.Interpreter(
+            model_content=classifier._forward._flatbuffer, num_threads=2
+        )  # XNNPACK: its float default
     interpreter.allocate_tensors()
     source = interpreter.get_input_details()[0]["index"]
     target = interpreter.get_output_details()[0]["index"]
@@ -108,14 +115,18 @@ def imagenet_paths(folder: Path) -> tuple[dict[str, tuple[float, float]], str]:
 
     compiled = tf.function(lambda x: classifier.model(x, training=False))
     service = ClassifyService(classifier)
-    return interleaved_ms({
-        "LiteRT forward (the app's path)": lambda: classifier._forward(image),
-        "TensorFlow Lite interpreter (XNNPACK, 2 threads)": tf_lite,
-        "compiled tf.function forward": lambda: compiled(image).numpy(),
-        "server predict (decode + preprocess + forward + top-k)":
-            lambda: service.classify(str(photo), 5),
-        "model.predict": lambda: classifier.model.predict(image, verbose=0),
-    }, repeats=40), weights
+    return interleaved_ms(
+        {
+            "LiteRT forward (the app's path)": lambda: classifier._forward(image),
+            "TensorFlow Lite interpreter (XNNPACK, 2 threads)": tf_lite,
+            "compiled tf.function forward": lambda: compiled(image).numpy(),
+            "server predict (decode + preprocess + forward + top-k)": lambda: service.classify(
+                str(photo), 5
+            ),
+            "model.predict": lambda: classifier.model.predict(image, verbose=0),
+        },
+        repeats=40,
+    ), weights
 
 
 def distinct_uploads(folder: Path, count: int) -> list[str]:
@@ -155,10 +166,14 @@ def imagenet_main() -> None:
     print(f"ImageNet DenseNet-121, one image ({weights}):")
     for name, (median, fastest) in paths.items():
         print(f"{name:56s} {median:8.2f} ms median, {fastest:8.2f} ms fastest")
-    app, tf_lite = (paths["LiteRT forward (the app's path)"],
-                    paths["TensorFlow Lite interpreter (XNNPACK, 2 threads)"])
-    print(f"{'app forward / TensorFlow Lite interpreter':56s} {app[0] / tf_lite[0]:8.2f}x "
-          f"median, {app[1] / tf_lite[1]:8.2f}x fastest (target <= 1x)")
+    app, tf_lite = (
+        paths["LiteRT forward (the app's path)"],
+        paths["TensorFlow Lite interpreter (XNNPACK, 2 threads)"],
+    )
+    print(
+        f"{'app forward / TensorFlow Lite interpreter':56s} {app[0] / tf_lite[0]:8.2f}x "
+        f"median, {app[1] / tf_lite[1]:8.2f}x fastest (target <= 1x)"
+    )
 
 
 def main() -> None:
@@ -173,14 +188,17 @@ def main() -> None:
 
 def fashion_main() -> None:
     service, unavailable = ModelRegistry(os.environ.get("DENSENET_WEIGHTS_DIR") or None).load(
-        "fashion", isolated=False)
+        "fashion", isolated=False
+    )
     if service is None:
         sys.exit(unavailable)
     paths = forward_paths(service)
     for name, milliseconds in paths.items():
         print(f"{name:56s} {milliseconds:8.2f} ms (median)")
-    ratio = paths["server predict (decode + preprocess + forward + top-k)"] / paths[
-        "LiteRT forward (the app's path)"]
+    ratio = (
+        paths["server predict (decode + preprocess + forward + top-k)"]
+        / paths["LiteRT forward (the app's path)"]
+    )
     print(f"{'server predict / LiteRT forward':56s} {ratio:8.2f}x (target <= 1.3x)")
 
     server, url = start_app()  # its own process, as deployed: clients here, server there
@@ -194,8 +212,10 @@ def fashion_main() -> None:
             server.terminate()
             server.wait(timeout=30)
     print(f"{'throughput, 1 gradio_client caller':56s} {one:8.1f} images/s")
-    print(f"{'throughput, 16 concurrent gradio_client callers':56s} {sixteen:8.1f} images/s "
-          f"({sixteen / one:.1f}x; target >= 4x)")
+    print(
+        f"{'throughput, 16 concurrent gradio_client callers':56s} {sixteen:8.1f} images/s "
+        f"({sixteen / one:.1f}x; target >= 4x)"
+    )
 
 
 if __name__ == "__main__":

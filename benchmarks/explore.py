@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from densenet_demo import PRESETS, summarize  # noqa: E402
-from densenet_demo.architecture.controls import preset_controls  # noqa: E402
+from densenet_demo import PRESETS, summarize
+from densenet_demo.architecture.controls import preset_controls
 
 # densenet121's control values and a memory batch size of 32, as an API caller sends them.
 DENSENET121_CONTROLS = [*preset_controls("densenet121").values(), 32]
@@ -51,17 +51,19 @@ def round_trips(calls: int = 30) -> dict[str, list[float]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}"
-    times: dict[str, list[float]] = {"HTTP POST /gradio_api/run/explore": [],
-                                     "gradio_client predict": []}
+    times: dict[str, list[float]] = {
+        "HTTP POST /gradio_api/run/explore": [],
+        "gradio_client predict": [],
+    }
     try:
         with httpx.Client() as http:
             for _ in range(calls + 3):
                 started = time.perf_counter()
-                response = http.post(f"{url}/gradio_api/run/explore",
-                                     json={"data": DENSENET121_CONTROLS})
+                response = http.post(
+                    f"{url}/gradio_api/run/explore", json={"data": DENSENET121_CONTROLS}
+                )
                 response.raise_for_status()
                 times["HTTP POST /gradio_api/run/explore"].append(time.perf_counter() - started)
         client = Client(url + "/", verbose=False)
@@ -81,14 +83,18 @@ def main() -> None:
     assert keras_params == summarize(config).total_params
     print(f"summarize(densenet264):            {summary_seconds * 1e3:8.3f} ms  (target <= 2 ms)")
     print(f"Keras build + count_params:        {build_seconds * 1e3:8.0f} ms")
-    print(f"summary speed-up over Keras build: {build_seconds / summary_seconds:8.0f}x "
-          "(target >= 1000x)")
+    print(
+        f"summary speed-up over Keras build: {build_seconds / summary_seconds:8.0f}x "
+        "(target >= 1000x)"
+    )
     for name, values in round_trips().items():
         values = sorted(values)
         p90 = values[int(0.9 * (len(values) - 1))]
-        print(f"Explore round trip, densenet121, {name}: median "
-              f"{statistics.median(values) * 1e3:.0f} ms, p90 {p90 * 1e3:.0f} ms "
-              f"({len(values)} calls; target <= 100 ms)")
+        print(
+            f"Explore round trip, densenet121, {name}: median "
+            f"{statistics.median(values) * 1e3:.0f} ms, p90 {p90 * 1e3:.0f} ms "
+            f"({len(values)} calls; target <= 100 ms)"
+        )
 
 
 if __name__ == "__main__":

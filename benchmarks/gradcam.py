@@ -14,13 +14,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from densenet_demo.architecture.keras_model import build_model  # noqa: E402
-from densenet_demo.architecture.presets import PRESETS  # noqa: E402
-from densenet_demo.inference.gradcam import default_layer_name, gradcam, overlay  # noqa: E402
+from densenet_demo.architecture.keras_model import build_model
+from densenet_demo.architecture.presets import PRESETS
+from densenet_demo.inference.gradcam import default_layer_name, gradcam, overlay
 
-from timing import median_ms  # noqa: E402
+from timing import median_ms
 
 
 def measure(name: str, repeats: int) -> None:
@@ -35,14 +35,12 @@ def measure(name: str, repeats: int) -> None:
     first = (time.perf_counter() - started) * 1e3
     forward = tf.function(lambda x: model(x, training=False))
     upload = Image.new("RGB", (1024, 768), (200, 180, 160))
-    print(f"{name} {config.input_shape}: heat map {heat.shape} from "
-          f"{default_layer_name(model)!r}")
+    print(f"{name} {config.input_shape}: heat map {heat.shape} from {default_layer_name(model)!r}")
     timings = {
         "first Grad-CAM (traces)": first,
         "Grad-CAM": median_ms(lambda: gradcam(model, image, 0), repeats, warmup=1),
         "compiled forward": median_ms(lambda: forward(image[None]), repeats, warmup=1),
-        "overlay on a 1024x768 upload": median_ms(lambda: overlay(upload, heat, 0.5), 20,
-                                                  warmup=1),
+        "overlay on a 1024x768 upload": median_ms(lambda: overlay(upload, heat, 0.5), 20, warmup=1),
     }
     for label, milliseconds in timings.items():
         print(f"  {label:30} {milliseconds:8.1f} ms")

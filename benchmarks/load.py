@@ -25,14 +25,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import httpx
+import numpy as np
+from PIL import Image
 
-from densenet_demo.architecture.controls import preset_controls  # noqa: E402
-from densenet_demo.inference.service import DEFAULT_MODEL  # noqa: E402
+from densenet_demo.architecture.controls import preset_controls
+from densenet_demo.inference.service import DEFAULT_MODEL
 
-from app_server import CallFailed, call, run, start_app, upload  # noqa: E402
+from app_server import CallFailed, call, run, start_app, upload
 
 CLIENTS, REQUESTS_EACH = 32, 25
 PREDICTIONS_EACH = 8  # every third request
@@ -51,14 +51,18 @@ def plan(client: int, rng: random.Random, builds: bool) -> list[str]:
 
 def explore_values(rng: random.Random) -> list:
     name = rng.choice(EXPLORE_PRESETS)
-    values = {**preset_controls(name), "growth_rate": rng.randint(8, 48),
-              "compression": rng.choice((0.25, 0.5, 0.75, 1.0)),
-              "batch_size": rng.choice((1, 32, 256))}  # the memory estimate's batch size
+    values = {
+        **preset_controls(name),
+        "growth_rate": rng.randint(8, 48),
+        "compression": rng.choice((0.25, 0.5, 0.75, 1.0)),
+        "batch_size": rng.choice((1, 32, 256)),
+    }  # the memory estimate's batch size
     return list(values.values())
 
 
-def client_run(client: int, url: str, images: list[Path],
-               builds: bool) -> list[tuple[str, float, str]]:
+def client_run(
+    client: int, url: str, images: list[Path], builds: bool
+) -> list[tuple[str, float, str]]:
     """(kind, seconds, error or '') for each of one client's requests."""
     rng = random.Random(client)
     results = []
@@ -70,13 +74,13 @@ def client_run(client: int, url: str, images: list[Path],
                 if kind == "explore":
                     run(http, url, "explore", explore_values(rng))
                 elif kind == "predict":
-                    image = upload(http, url, images[(client * REQUESTS_EACH + index)
-                                                      % len(images)])
+                    image = upload(
+                        http, url, images[(client * REQUESTS_EACH + index) % len(images)]
+                    )
                     call(http, url, "predict", [image, rng.randint(1, 10), DEFAULT_MODEL])
                 else:
                     name = BUILD_PRESETS[client // 4 % len(BUILD_PRESETS)]
-                    report = call(http, url, "build_keras",
-                                  list(preset_controls(name).values()))[0]
+                    report = call(http, url, "build_keras", list(preset_controls(name).values()))[0]
                     if not report.startswith("✅"):
                         error = f"build of {name} disagreed"
             except (CallFailed, httpx.HTTPError) as failure:
@@ -94,14 +98,21 @@ def load_run(url: str, images: list[Path], builds: bool) -> None:
     """All clients at once; prints errors, latency per kind and throughput."""
     started = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
-        results = [result for results in pool.map(
-            client_run, range(CLIENTS), [url] * CLIENTS, [images] * CLIENTS,
-            [builds] * CLIENTS) for result in results]
+        results = [
+            result
+            for results in pool.map(
+                client_run, range(CLIENTS), [url] * CLIENTS, [images] * CLIENTS, [builds] * CLIENTS
+            )
+            for result in results
+        ]
     elapsed = time.perf_counter() - started
     errors = [(kind, error) for kind, _, error in results if error]
-    print(f"{'with' if builds else 'without'} Keras builds: {CLIENTS} clients x "
-          f"{REQUESTS_EACH} requests = {len(results)} in {elapsed:.1f} s: "
-          f"{len(results) / elapsed:.1f} requests/s, {len(errors)} errors", flush=True)
+    print(
+        f"{'with' if builds else 'without'} Keras builds: {CLIENTS} clients x "
+        f"{REQUESTS_EACH} requests = {len(results)} in {elapsed:.1f} s: "
+        f"{len(results) / elapsed:.1f} requests/s, {len(errors)} errors",
+        flush=True,
+    )
     for kind, error in errors[:10]:
         print(f"  error ({kind}): {error[:300]}")
     seconds = defaultdict(list)
@@ -109,9 +120,12 @@ def load_run(url: str, images: list[Path], builds: bool) -> None:
         if not error:
             seconds[kind].append(took)
     for kind, values in sorted(seconds.items()):
-        print(f"  {kind:8s} {len(values):4d} ok   p50 {statistics.median(values) * 1e3:7.0f} ms"
-              f"   p99 {percentile(values, 0.99) * 1e3:7.0f} ms"
-              f"   max {max(values) * 1e3:7.0f} ms", flush=True)
+        print(
+            f"  {kind:8s} {len(values):4d} ok   p50 {statistics.median(values) * 1e3:7.0f} ms"
+            f"   p99 {percentile(values, 0.99) * 1e3:7.0f} ms"
+            f"   max {max(values) * 1e3:7.0f} ms",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -120,7 +134,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder, httpx.Client(timeout=300) as http:
             images = []
-            for index, image in enumerate(sample[:CLIENTS * PREDICTIONS_EACH + 1]):
+            for index, image in enumerate(sample[: CLIENTS * PREDICTIONS_EACH + 1]):
                 images.append(Path(folder) / f"test-{index}.png")
                 Image.fromarray(image).save(images[-1])
             try:  # warm up, and make sure the model is there

@@ -26,14 +26,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import httpx
+import numpy as np
+from PIL import Image
 
-from densenet_demo.architecture.controls import preset_controls  # noqa: E402
-from densenet_demo.inference.service import DEFAULT_MODEL  # noqa: E402
+from densenet_demo.architecture.controls import preset_controls
+from densenet_demo.inference.service import DEFAULT_MODEL
 
-from app_server import call, start_app, upload  # noqa: E402
+from app_server import call, start_app, upload
 
 BUILD_MIX = ("article", "fashion", "densenet-40", "densenet-bc-100", "densenet121")
 BUILDS, PREDICTIONS = 200, 1000
@@ -53,8 +53,10 @@ def resident_mib(pid: int) -> float:
 def report(stage: str, pid: int, started: float) -> float:
     """Print and return the server's RSS now."""
     mib = resident_mib(pid)
-    print(f"{stage:28s} server RSS {mib:7,.0f} MiB  ({time.perf_counter() - started:5.0f} s)",
-          flush=True)
+    print(
+        f"{stage:28s} server RSS {mib:7,.0f} MiB  ({time.perf_counter() - started:5.0f} s)",
+        flush=True,
+    )
     return mib
 
 
@@ -77,7 +79,7 @@ def image_files(folder: Path) -> list[Path]:
     warm-up."""
     sample = np.load(ROOT / "tests" / "data" / "fashion-test-sample.npz")["images"]
     paths = []
-    for index, image in enumerate(sample[:PREDICTIONS + WARM_UP_PREDICTIONS]):
+    for index, image in enumerate(sample[: PREDICTIONS + WARM_UP_PREDICTIONS]):
         paths.append(folder / f"test-{index}.png")
         Image.fromarray(image).save(paths[-1])
     return paths
@@ -99,7 +101,7 @@ def warm_up(url: str, paths: list[Path]) -> None:
 def predict_all(url: str, pid: int, started: float, paths: list[Path]) -> float:
     with ThreadPoolExecutor(4) as pool:
         for done in range(PREDICTIONS_REPORT_EVERY, PREDICTIONS + 1, PREDICTIONS_REPORT_EVERY):
-            batch = paths[done - PREDICTIONS_REPORT_EVERY:done]
+            batch = paths[done - PREDICTIONS_REPORT_EVERY : done]
             list(pool.map(lambda path: predict(url, path), batch))
             mib = report(f"after {done:,} predictions", pid, started)
     return mib
@@ -116,8 +118,10 @@ def main() -> None:
             warm = report("after the warm-up", server.pid, started)
             build_all(url, server.pid, started)
             at_end = predict_all(url, server.pid, started, paths[:PREDICTIONS])
-        print(f"growth since the warm-up: {at_end - warm:+,.0f} MiB (bound: +{BOUND_MIB} MiB); "
-              f"since start: {at_end - at_start:+,.0f} MiB")
+        print(
+            f"growth since the warm-up: {at_end - warm:+,.0f} MiB (bound: +{BOUND_MIB} MiB); "
+            f"since start: {at_end - at_start:+,.0f} MiB"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -10,8 +10,14 @@ from .architecture.config import DenseNetConfig
 from .architecture.presets import PRESET_INFO, PRESETS
 from .architecture.summary import summarize
 
-__all__ = ["DenseNetConfig", "PRESETS", "PRESET_INFO", "build_model", "load_classifier",
-           "summarize"]
+__all__ = [
+    "DenseNetConfig",
+    "PRESETS",
+    "PRESET_INFO",
+    "build_model",
+    "load_classifier",
+    "summarize",
+]
 
 
 def __getattr__(name: str):

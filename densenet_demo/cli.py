@@ -23,11 +23,13 @@ from .architecture.summary import DEFAULT_BATCH_SIZE
 
 def _int_list(field: str):
     """An argparse type: '6,12,24,16' -> (6, 12, 24, 16), refused naming `field`."""
+
     def parse(text: str) -> tuple[int, ...]:
         try:
             return parse_int_list(field, text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
+
     return parse
 
 
@@ -51,9 +53,11 @@ def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) ->
 
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
     """The preset with every given option replaced (validated like any config)."""
-    overrides = {field.name: getattr(args, field.name)
-                 for field in dataclasses.fields(DenseNetConfig)
-                 if getattr(args, field.name, None) is not None}
+    overrides = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(DenseNetConfig)
+        if getattr(args, field.name, None) is not None
+    }
     return dataclasses.replace(PRESETS[args.preset], **overrides)
 
 
@@ -65,11 +69,20 @@ def _summary(args: argparse.Namespace) -> None:
     summary = summarize(config)
     if args.json:
         memory = summary.activation_memory(args.batch_size)
-        print(json.dumps({"config": config.to_dict(), "depth": summary.depth,
-                          "total_params": summary.total_params,
-                          "trainable_params": summary.trainable_params,
-                          "non_trainable_params": summary.non_trainable_params,
-                          "macs": summary.macs, "memory": memory._asdict()}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "config": config.to_dict(),
+                    "depth": summary.depth,
+                    "total_params": summary.total_params,
+                    "trainable_params": summary.trainable_params,
+                    "non_trainable_params": summary.non_trainable_params,
+                    "macs": summary.macs,
+                    "memory": memory._asdict(),
+                },
+                indent=1,
+            )
+        )
         return
     print(f"{args.preset} with {config}\n")
     for label, value in headline(summary, args.batch_size):
@@ -86,10 +99,14 @@ def _train(args: argparse.Namespace) -> None:
     from .training.trainer import DEFAULT_RUN_DIR, TrainSettings, train
 
     config = config_from_args(args)
-    settings = TrainSettings(name=args.name or args.preset, epochs=args.epochs,
-                             batch_size=args.batch_size, seed=args.seed,
-                             train_limit=args.train_limit,
-                             validation_size=args.validation_size)
+    settings = TrainSettings(
+        name=args.name or args.preset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        train_limit=args.train_limit,
+        validation_size=args.validation_size,
+    )
     run_dir = args.run_dir or DEFAULT_RUN_DIR / settings.name
     model, meta = train(config, settings, run_dir, data_dir=args.data_dir, resume=args.resume)
     path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
@@ -110,19 +127,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     classifier = load_classifier(name, weights_dir)
     claimed = classifier.card.test_accuracy
     if claimed is None:
-        raise ValueError(f"{name} has no Fashion-MNIST test accuracy on its card to check: "
-                         "evaluate takes a model this project trained")
+        raise ValueError(
+            f"{name} has no Fashion-MNIST test accuracy on its card to check: "
+            "evaluate takes a model this project trained"
+        )
     test = load_fashion_mnist(args.data_dir)["test"]
     predicted = classifier.predict_batch(test.images).argmax(axis=1)
     accuracy = float(np.mean(predicted == test.labels))
     matches = abs(accuracy - claimed) < 0.5 / len(test.labels)  # the same count of hits
-    print(f"{name}: test accuracy {accuracy:.4%} on {len(test.labels):,} images; the card says "
-          f"{claimed:.4%}: {'matches' if matches else 'DOES NOT MATCH'}")
+    print(
+        f"{name}: test accuracy {accuracy:.4%} on {len(test.labels):,} images; the card says "
+        f"{claimed:.4%}: {'matches' if matches else 'DOES NOT MATCH'}"
+    )
     if matches and args.write_mistakes:
         from .training.export import write_mistakes
 
-        written = write_mistakes(classifier.model, weights_dir or WEIGHTS_DIR, name,
-                                 args.data_dir)
+        written = write_mistakes(classifier.model, weights_dir or WEIGHTS_DIR, name, args.data_dir)
         print(f"wrote {written} and named it in {name}.json")
     return 0 if matches else 1
 
@@ -138,13 +158,18 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m densenet_demo",
-                                     description="DenseNet Explorer command line")
+    parser = argparse.ArgumentParser(
+        prog="python -m densenet_demo", description="DenseNet Explorer command line"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the analytic summary of a DenseNet")
     _add_config_options(summary, "densenet121")
-    summary.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                         help="batch size for the activation-memory estimate")
+    summary.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help="batch size for the activation-memory estimate",
+    )
     summary.add_argument("--layers", action="store_true", help="also print every layer")
     summary.add_argument("--json", action="store_true", help="print JSON instead of text")
     summary.set_defaults(handler=_summary)
@@ -155,40 +180,59 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--train-limit", type=int, default=0,
-                       help="use only this many training images (quick runs)")
-    train.add_argument("--validation-size", type=int, default=5000,
-                       help="training images held out for validation (never the test set)")
+    train.add_argument(
+        "--train-limit", type=int, default=0, help="use only this many training images (quick runs)"
+    )
+    train.add_argument(
+        "--validation-size",
+        type=int,
+        default=5000,
+        help="training images held out for validation (never the test set)",
+    )
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
     train.add_argument("--run-dir", type=Path, help="checkpoint folder (default ~/.cache/...)")
     train.add_argument("--weights-dir", type=Path, default=Path("weights"))
-    train.add_argument("--resume", action="store_true",
-                       help="continue the checkpoint in --run-dir")
+    train.add_argument("--resume", action="store_true", help="continue the checkpoint in --run-dir")
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("evaluate", help="recompute a model's test accuracy and "
-                                                    "compare it with its model card")
-    evaluate.add_argument("model", nargs="?", default="fashion",
-                          help="a model name in --weights-dir, or a .weights.h5 file")
+    evaluate = commands.add_parser(
+        "evaluate", help="recompute a model's test accuracy and compare it with its model card"
+    )
+    evaluate.add_argument(
+        "model",
+        nargs="?",
+        default="fashion",
+        help="a model name in --weights-dir, or a .weights.h5 file",
+    )
     evaluate.add_argument("--weights-dir", type=Path, default=None)
     evaluate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
-    evaluate.add_argument("--write-mistakes", action="store_true",
-                          help="also (re)write <name>.mistakes.npz, the misclassified test "
-                               "images the app's Model tab shows, and name it in the card")
+    evaluate.add_argument(
+        "--write-mistakes",
+        action="store_true",
+        help="also (re)write <name>.mistakes.npz, the misclassified test "
+        "images the app's Model tab shows, and name it in the card",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
-    predict = commands.add_parser("predict", help="classify one picture with the Fashion-MNIST "
-                                                  "model or an ImageNet DenseNet")
+    predict = commands.add_parser(
+        "predict", help="classify one picture with the Fashion-MNIST model or an ImageNet DenseNet"
+    )
     predict.add_argument("image", help="a PNG, JPEG, WebP, GIF or BMP file")
-    predict.add_argument("--model", default="fashion",
-                         help="fashion (default), densenet121, densenet169, densenet201, or "
-                              "another model trained into --weights-dir")
+    predict.add_argument(
+        "--model",
+        default="fashion",
+        help="fashion (default), densenet121, densenet169, densenet201, or "
+        "another model trained into --weights-dir",
+    )
     predict.add_argument("--top-k", type=int, default=5, help="how many classes to print")
-    predict.add_argument("--weights-dir", type=Path,
-                         default=os.environ.get("DENSENET_WEIGHTS_DIR") or None,
-                         help="folder with model cards and/or Keras' ImageNet weight files "
-                              "under their published names (default: $DENSENET_WEIGHTS_DIR, "
-                              "then weights/ and Keras' cache or a download)")
+    predict.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=os.environ.get("DENSENET_WEIGHTS_DIR") or None,
+        help="folder with model cards and/or Keras' ImageNet weight files "
+        "under their published names (default: $DENSENET_WEIGHTS_DIR, "
+        "then weights/ and Keras' cache or a download)",
+    )
     predict.set_defaults(handler=_predict)
     return parser
 

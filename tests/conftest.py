@@ -9,9 +9,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import pytest  # noqa: E402
+import pytest
 
-from support import launch_app, stop  # noqa: E402
+from support import launch_app, stop
 
 SERVER_FIXTURES = {"app_url", "classify_app_url", "client", "default_app"}
 SLOW_FIXTURES = {"tiny_weights_dir"}  # trains a model: Keras and TensorFlow
@@ -38,8 +38,11 @@ def app_url(tmp_path_factory):
 def classify_app_url(tmp_path_factory, tiny_weights_dir):
     """The app serving the tiny trained model in place of the shipped one; no ImageNet weights
     (its folder has none, and downloads are off)."""
-    process, url = launch_app(tmp_path_factory.mktemp("app"),
-                              DENSENET_WEIGHTS_DIR=str(tiny_weights_dir), DENSENET_OFFLINE="1")
+    process, url = launch_app(
+        tmp_path_factory.mktemp("app"),
+        DENSENET_WEIGHTS_DIR=str(tiny_weights_dir),
+        DENSENET_OFFLINE="1",
+    )
     yield url
     stop(process)
 
@@ -62,10 +65,12 @@ def tiny_weights_dir(tmp_path_factory):
     from densenet_demo.training.trainer import TrainSettings, train
 
     root = tmp_path_factory.mktemp("classifier")
-    config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
-                                 init_features=8)
-    settings = TrainSettings(name="fashion", epochs=1, batch_size=64, train_limit=640,
-                             validation_size=200)
+    config = dataclasses.replace(
+        PRESETS["fashion"], block_layers=(1, 1), growth_rate=4, init_features=8
+    )
+    settings = TrainSettings(
+        name="fashion", epochs=1, batch_size=64, train_limit=640, validation_size=200
+    )
     model, meta = train(config, settings, root / "run", log=lambda *_: None)
     export(model, config, settings, meta, root / "weights")
     return root / "weights"

@@ -31,12 +31,17 @@ def launch_app(log_dir: Path, **environment: str | None) -> tuple[subprocess.Pop
     of None removes that variable; what the app prints is in `process.log_path`."""
     port = free_port()
     log = log_dir / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           **environment}
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        **environment,
+    }
     env = {name: value for name, value in env.items() if value is not None}
     with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     process.log_path = log
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
@@ -60,23 +65,35 @@ def stop(process: subprocess.Popen) -> None:
 
 def run_cli(*arguments: str, **environment: str) -> subprocess.CompletedProcess:
     """`python -m densenet_demo ARGUMENTS` in a child process, from the repository root."""
-    return subprocess.run([sys.executable, "-m", "densenet_demo", *arguments],
-                          capture_output=True, text=True, cwd=ROOT, check=False,
-                          env={**os.environ, **environment})
+    return subprocess.run(
+        [sys.executable, "-m", "densenet_demo", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, **environment},
+    )
 
 
 def inline_image(data: bytes) -> dict:
     """An image as an API caller may send it: a base64 data: URL instead of an upload."""
-    return {"url": "data:image/png;base64," + base64.b64encode(data).decode(), "path": None,
-            "meta": {"_type": "gradio.FileData"}}
+    return {
+        "url": "data:image/png;base64," + base64.b64encode(data).decode(),
+        "path": None,
+        "meta": {"_type": "gradio.FileData"},
+    }
 
 
 def predict_over_http(app_url: str, image_payload) -> str:
     """POST /predict with raw JSON: the image as given, every other input at its default."""
     info = httpx.get(app_url + "gradio_api/info", timeout=10).json()
-    others = [parameter["parameter_default"]
-              for parameter in info["named_endpoints"]["/predict"]["parameters"][1:]]
-    join = httpx.post(app_url + "gradio_api/call/predict", timeout=60,
-                      json={"data": [image_payload, *others]})
-    return httpx.get(app_url + f"gradio_api/call/predict/{join.json()['event_id']}",
-                     timeout=HANG_GUARD_S).text
+    others = [
+        parameter["parameter_default"]
+        for parameter in info["named_endpoints"]["/predict"]["parameters"][1:]
+    ]
+    join = httpx.post(
+        app_url + "gradio_api/call/predict", timeout=60, json={"data": [image_payload, *others]}
+    )
+    return httpx.get(
+        app_url + f"gradio_api/call/predict/{join.json()['event_id']}", timeout=HANG_GUARD_S
+    ).text

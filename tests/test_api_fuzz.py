@@ -31,15 +31,22 @@ FIELD = {control.name: control.field or control.name for control in CONTROLS + (
 HANG_GUARD = timedelta(seconds=30)  # per example: a hang guard, not a speed target
 
 scalars = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(), st.integers(min_value=-10**40, max_value=10**40),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([math.nan, math.inf, -math.inf, 10**30, -1, 0, 2**63, 1e308]),
-    st.text(max_size=30), st.sampled_from(["", "32", "nan", "1e400", "6,12", "9" * 5000]),
+    st.text(max_size=30),
+    st.sampled_from(["", "32", "nan", "1e400", "6,12", "9" * 5000]),
 )
-junk = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=8), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-    max_leaves=12)
+junk = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=8), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 block_lists = st.one_of(
     st.lists(st.integers(min_value=-5, max_value=300), max_size=12),
     st.lists(st.integers(min_value=1, max_value=128), min_size=1, max_size=6),
@@ -57,8 +64,10 @@ def controls_with(changes):
 def fuzzed_controls(draw, values=junk):
     """densenet121's controls with one to four of them replaced by arbitrary values."""
     names = draw(st.lists(st.sampled_from(CONTROL_NAMES), min_size=1, max_size=4, unique=True))
-    changes = {name: draw(block_lists if name == "block_layers" and draw(st.booleans())
-                          else values) for name in names}
+    changes = {
+        name: draw(block_lists if name == "block_layers" and draw(st.booleans()) else values)
+        for name in names
+    }
     return controls_with(changes), names
 
 
@@ -93,11 +102,20 @@ def test_explore_gives_every_view_or_one_clear_error(case, batch_size):
 
 
 @settings(max_examples=30, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(min_value=1, max_value=128), min_size=1, max_size=6),
-       st.integers(min_value=1, max_value=256), st.integers(min_value=29, max_value=2048))
+@given(
+    st.lists(st.integers(min_value=1, max_value=128), min_size=1, max_size=6),
+    st.integers(min_value=1, max_value=256),
+    st.integers(min_value=29, max_value=2048),
+)
 def test_keras_builds_above_the_limits_are_refused_before_any_keras_work(blocks, growth, side):
-    controls = controls_with({"block_layers": ", ".join(map(str, blocks)), "growth_rate": growth,
-                              "height": side, "width": side})
+    controls = controls_with(
+        {
+            "block_layers": ", ".join(map(str, blocks)),
+            "growth_rate": growth,
+            "height": side,
+            "width": side,
+        }
+    )
     try:
         config = config_from_controls(controls)
     except ValueError:
@@ -105,21 +123,30 @@ def test_keras_builds_above_the_limits_are_refused_before_any_keras_work(blocks,
     refusal = summarize(config).build_refusal()
     if refusal is None:
         return  # within the limits: building it is test_app_explore's business
-    with pytest.raises(gr.Error, match="Not built: model too large to build here: .* exceeds "
-                                       "the limit of"):
+    with pytest.raises(
+        gr.Error, match="Not built: model too large to build here: .* exceeds the limit of"
+    ):
         build_with_keras(**controls)
 
 
 def test_the_build_limits_are_what_the_readme_documents():
-    assert BUILD_LIMITS == {"parameters": 50_000_000, "activation memory for one image (MiB)": 1024,
-                            "Keras layers": 1_500}
+    assert BUILD_LIMITS == {
+        "parameters": 50_000_000,
+        "activation memory for one image (MiB)": 1024,
+        "Keras layers": 1_500,
+    }
 
 
 # Through the running app: raw HTTP, as any client can send it.
 
+
 def run_explore(app_url, body: str):
-    return httpx.post(app_url + "gradio_api/run/explore", content=body,
-                      headers={"Content-Type": "application/json"}, timeout=60)
+    return httpx.post(
+        app_url + "gradio_api/run/explore",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
 
 
 def payload(**changes):
@@ -127,29 +154,37 @@ def payload(**changes):
     return json.dumps({"data": values})  # NaN and Infinity become bare tokens, as json allows
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"height": math.nan}, "Input height: nan is not a number"),
-    ({"width": math.inf}, "Input width: inf is not a number"),
-    ({"growth_rate": math.nan}, "growth_rate=nan is invalid"),
-    ({"num_classes": 10**30}, "num_classes=1000000000000000000000000000000 is invalid"),
-    ({"height": -5}, "input_shape=(-5, 224, 3) is invalid"),
-    ({"compression": "half"}, "Compression θ (transitions keep θ·m channels: -C): 'half' is not "
-                              "a number"),
-    ({"bottleneck": None}, "bottleneck=None is invalid"),
-    ({"block_layers": "1," * 100_000}, "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid"),
-    ({"block_layers": "9" * 5000}, "block_layers='99999999999"),
-    ({"block_layers": [[1, 2], {"a": 3}]}, "block_layers=\"[[1, 2], {'a': 3}]\" is invalid"),
-    ({"height": "224"}, "Input height: '224' is not a number"),
-    ({"growth_rate": True}, "growth_rate=True is invalid"),
-    ({"stem": "resnet"}, "Stem: 'resnet' is not one of 'imagenet', 'cifar', 'article'"),
-    ({"style": {"nested": [1, [2]]}}, "Layer style: {'nested': [...]} is not one of"),
-    ({"preset": 42}, "Preset: 42 is not one of 'densenet121'"),
-    ({"classifier_activation": ["softmax", "relu"]}, "Classifier activation: ['softmax', "
-                                                     "'relu'] is not one of"),
-    ({"transition_features": 1e300}, "transition_features=100000000000000005...638"),
-    ({"batch_size": 10**30}, "batch_size=1000000000000000000000000000000 is invalid"),
-    ({"dropout_rate": -math.inf}, "Dropout after each conv: Value -inf is less than minimum"),
-], ids=lambda value: str(value)[:40])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"height": math.nan}, "Input height: nan is not a number"),
+        ({"width": math.inf}, "Input width: inf is not a number"),
+        ({"growth_rate": math.nan}, "growth_rate=nan is invalid"),
+        ({"num_classes": 10**30}, "num_classes=1000000000000000000000000000000 is invalid"),
+        ({"height": -5}, "input_shape=(-5, 224, 3) is invalid"),
+        (
+            {"compression": "half"},
+            "Compression θ (transitions keep θ·m channels: -C): 'half' is not a number",
+        ),
+        ({"bottleneck": None}, "bottleneck=None is invalid"),
+        ({"block_layers": "1," * 100_000}, "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid"),
+        ({"block_layers": "9" * 5000}, "block_layers='99999999999"),
+        ({"block_layers": [[1, 2], {"a": 3}]}, "block_layers=\"[[1, 2], {'a': 3}]\" is invalid"),
+        ({"height": "224"}, "Input height: '224' is not a number"),
+        ({"growth_rate": True}, "growth_rate=True is invalid"),
+        ({"stem": "resnet"}, "Stem: 'resnet' is not one of 'imagenet', 'cifar', 'article'"),
+        ({"style": {"nested": [1, [2]]}}, "Layer style: {'nested': [...]} is not one of"),
+        ({"preset": 42}, "Preset: 42 is not one of 'densenet121'"),
+        (
+            {"classifier_activation": ["softmax", "relu"]},
+            "Classifier activation: ['softmax', 'relu'] is not one of",
+        ),
+        ({"transition_features": 1e300}, "transition_features=100000000000000005...638"),
+        ({"batch_size": 10**30}, "batch_size=1000000000000000000000000000000 is invalid"),
+        ({"dropout_rate": -math.inf}, "Dropout after each conv: Value -inf is less than minimum"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
 def test_junk_sent_over_http_gets_an_error_naming_the_field(app_url, changes, message):
     response = run_explore(app_url, payload(**changes))
     assert response.status_code >= 400
@@ -158,10 +193,17 @@ def test_junk_sent_over_http_gets_an_error_naming_the_field(app_url, changes, me
     assert len(error) < 400
 
 
-MALFORMED = {"empty": "", "not JSON": "garbage", "null": "null", "a list": "[1, 2]",
-             "data null": '{"data": null}', "data a string": '{"data": "densenet121"}',
-             "no values": '{"data": []}', "10,001 values": '{"data": [' + "1," * 10_000 + "1]}",
-             "data an object": '{"data": {"a": 1}}'}
+MALFORMED = {
+    "empty": "",
+    "not JSON": "garbage",
+    "null": "null",
+    "a list": "[1, 2]",
+    "data null": '{"data": null}',
+    "data a string": '{"data": "densenet121"}',
+    "no values": '{"data": []}',
+    "10,001 values": '{"data": [' + "1," * 10_000 + "1]}",
+    "data an object": '{"data": {"a": 1}}',
+}
 
 
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
@@ -173,13 +215,18 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(app_url, bo
 
 def test_a_call_with_too_few_values_is_told_what_the_endpoint_takes(app_url):
     endpoints = httpx.get(app_url + "gradio_api/info", timeout=10).json()["named_endpoints"]
-    taking = {name: endpoint["parameters"] for name, endpoint in endpoints.items()
-              if endpoint["parameters"]}
+    taking = {
+        name: endpoint["parameters"]
+        for name, endpoint in endpoints.items()
+        if endpoint["parameters"]
+    }
     assert {"/explore", "/predict", "/explain", "/build_keras"} <= set(taking)
     for name, parameters in taking.items():
-        response = httpx.post(app_url + "gradio_api/run" + name, timeout=60,
-                              json={"data": [parameter["parameter_default"]
-                                             for parameter in parameters[:-1]]})
+        response = httpx.post(
+            app_url + "gradio_api/run" + name,
+            timeout=60,
+            json={"data": [parameter["parameter_default"] for parameter in parameters[:-1]]},
+        )
         error = response.json()["error"]
         plural = "s" if len(parameters) > 1 else ""
         assert error.startswith(f"{name} takes {len(parameters)} value{plural} (")
@@ -188,9 +235,10 @@ def test_a_call_with_too_few_values_is_told_what_the_endpoint_takes(app_url):
 
 def test_a_keras_build_above_the_limits_is_refused_over_http(app_url):
     body = payload(block_layers="128, 128, 128, 128, 128, 128", growth_rate=64)
-    values = json.loads(body)["data"][:len(CONTROL_NAMES)]
+    values = json.loads(body)["data"][: len(CONTROL_NAMES)]
     join = httpx.post(app_url + "gradio_api/call/build_keras", json={"data": values}, timeout=60)
-    stream = httpx.get(app_url + f"gradio_api/call/build_keras/{join.json()['event_id']}",
-                       timeout=120)
+    stream = httpx.get(
+        app_url + f"gradio_api/call/build_keras/{join.json()['event_id']}", timeout=120
+    )
     assert "event: error" in stream.text
     assert "Not built: model too large to build here" in stream.text

@@ -19,16 +19,16 @@ def classify_client(classify_app_url):
 
 
 def test_predict_returns_the_top_k_classes(classify_client):
-    label, preview, timing = classify_client.predict(handle_file(str(EXAMPLES[0])), 3,
-                                                     api_name="/predict")
+    label, preview, timing = classify_client.predict(
+        handle_file(str(EXAMPLES[0])), 3, api_name="/predict"
+    )
     assert label["label"] in CLASS_NAMES and len(label["confidences"]) == 3
     confidences = [c["confidence"] for c in label["confidences"]]
     assert confidences == sorted(confidences, reverse=True)
     assert preview and timing.startswith("Predicted in")
 
 
-def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client,
-                                                               classify_app_url):
+def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client, classify_app_url):
     def top(path):
         client = Client(classify_app_url, verbose=False)
         return client.predict(handle_file(str(path)), 10, api_name="/predict")[0]
@@ -50,8 +50,10 @@ def test_a_file_that_is_not_an_image_gets_one_clear_sentence(classify_client, tm
     fake.write_text("this is text, not a picture")
     with pytest.raises(AppError, match="could not be read as an image"):
         classify_client.predict(handle_file(str(fake)), 5, api_name="/predict")
-    assert classify_client.predict(handle_file(str(EXAMPLES[1])), 1,
-                                   api_name="/predict")[0]["label"] in CLASS_NAMES
+    assert (
+        classify_client.predict(handle_file(str(EXAMPLES[1])), 1, api_name="/predict")[0]["label"]
+        in CLASS_NAMES
+    )
 
 
 def test_top_k_outside_1_to_10_is_refused_by_name(classify_client):
@@ -60,8 +62,9 @@ def test_top_k_outside_1_to_10_is_refused_by_name(classify_client):
 
 
 @pytest.mark.server
-def test_without_weights_the_classify_tab_says_why_in_one_sentence(tmp_path_factory,
-                                                                   tiny_weights_dir):
+def test_without_weights_the_classify_tab_says_why_in_one_sentence(
+    tmp_path_factory, tiny_weights_dir
+):
     # The card without its weights: the folder's card wins over the shipped weights/.
     folder = tmp_path_factory.mktemp("card-only")
     shutil.copy(tiny_weights_dir / "fashion.json", folder)

@@ -23,23 +23,36 @@ def test_the_api_takes_the_controls_by_their_spec_names_and_labels(client):
     controls = [(control.name, control.label) for control in CONTROLS]
     assert parameters(client, "/explore") == [*controls, (BATCH_SIZE.name, BATCH_SIZE.label)]
     assert parameters(client, "/build_keras") == controls
-    assert parameters(client, "/load_preset") == [("name", "Preset"),
-                                                  (BATCH_SIZE.name, BATCH_SIZE.label)]
+    assert parameters(client, "/load_preset") == [
+        ("name", "Preset"),
+        (BATCH_SIZE.name, BATCH_SIZE.label),
+    ]
 
 
 def test_every_endpoint_of_the_page_is_served(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/explore", "/load_preset", "/load_link", "/build_keras",
-                              "/predict", "/choose_model", "/explain", "/misclassified"}
+    assert set(endpoints) == {
+        "/explore",
+        "/load_preset",
+        "/load_link",
+        "/build_keras",
+        "/predict",
+        "/choose_model",
+        "/explain",
+        "/misclassified",
+    }
     assert [name for name, _ in parameters(client, "/predict")] == ["image", "top_k", "model"]
     assert [name for name, _ in parameters(client, "/explain")] == ["image", "model", "opacity"]
-    assert [name for name, _ in parameters(client, "/misclassified")] == ["true_class",
-                                                                          "predicted_class"]
+    assert [name for name, _ in parameters(client, "/misclassified")] == [
+        "true_class",
+        "predicted_class",
+    ]
 
 
 def test_explore_returns_the_summary_views(client, app_url):
     headline, channels, stages, table, code, link = client.predict(
-        *DENSENET121, 32, api_name="/explore")
+        *DENSENET121, 32, api_name="/explore"
+    )
     assert "8,062,504" in headline and "| Depth | 121" in headline
     assert len(table["data"]) == 429 and table["headers"][1] == "layer"
     assert "block_layers=(6, 12, 24, 16)" in code
@@ -60,20 +73,23 @@ def test_load_preset_sets_every_control_and_the_views(client):
     assert "153,482" in headline and "departs from the paper" in headline
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("growth_rate", 0, "Growth rate k: Value 0 is less than minimum value 1"),
-    ("growth_rate", 10_000, "Growth rate k: Value 10000 is greater than maximum value 64"),
-    ("block_layers", "six, twelve", "block_layers='six, twelve' is invalid"),
-    ("block_layers", "1,1,1,1,1,1,1", "allowed 1 to 6 dense blocks"),
-    ("block_layers", "", "block_layers=() is invalid"),
-    ("height", 16, r"at least 29 px"),
-    ("height", -1, "input_shape=(-1, 224, 3) is invalid"),
-    ("num_classes", 10**9, "num_classes=1000000000 is invalid"),
-    ("stem", "resnet", "resnet"),
-    ("bottleneck", "yes", "bottleneck"),
-    ("batch_size", 0, "batch_size=0 is invalid"),
-    ("compression", 7.0, "Compression θ"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("growth_rate", 0, "Growth rate k: Value 0 is less than minimum value 1"),
+        ("growth_rate", 10_000, "Growth rate k: Value 10000 is greater than maximum value 64"),
+        ("block_layers", "six, twelve", "block_layers='six, twelve' is invalid"),
+        ("block_layers", "1,1,1,1,1,1,1", "allowed 1 to 6 dense blocks"),
+        ("block_layers", "", "block_layers=() is invalid"),
+        ("height", 16, r"at least 29 px"),
+        ("height", -1, "input_shape=(-1, 224, 3) is invalid"),
+        ("num_classes", 10**9, "num_classes=1000000000 is invalid"),
+        ("stem", "resnet", "resnet"),
+        ("bottleneck", "yes", "bottleneck"),
+        ("batch_size", 0, "batch_size=0 is invalid"),
+        ("compression", 7.0, "Compression θ"),
+    ],
+)
 def test_invalid_values_sent_to_the_api_get_a_clear_error(client, name, value, message):
     with pytest.raises(AppError) as error:
         client.predict(*with_value(name, value), api_name="/explore")
@@ -83,7 +99,7 @@ def test_invalid_values_sent_to_the_api_get_a_clear_error(client, name, value, m
 
 
 def test_build_with_keras_agrees_with_the_analytic_summary(client):
-    article = client.predict("article", 32, api_name="/load_preset")[:len(CONTROL_NAMES)]
+    article = client.predict("article", 32, api_name="/load_preset")[: len(CONTROL_NAMES)]
     report = client.predict(*article, api_name="/build_keras")
     assert report.startswith("✅ Keras and the analytic summary agree")
     assert "count_params() = 153,482" in report and "conv2_block1_1_conv" in report

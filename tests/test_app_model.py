@@ -27,30 +27,40 @@ def tiny_card(tiny_weights_dir):
     return ModelCard.read(tiny_weights_dir / "fashion.json")
 
 
-def test_misclassified_returns_the_images_of_one_confusion_cell(model_client, tiny_card,
-                                                                tiny_weights_dir):
+def test_misclassified_returns_the_images_of_one_confusion_cell(
+    model_client, tiny_card, tiny_weights_dir
+):
     names, counts = tiny_card.class_names, np.array(tiny_card.confusion_matrix)
     np.fill_diagonal(counts, -1)
     true, predicted = np.unravel_index(counts.argmax(), counts.shape)
-    gallery, sentence = model_client.predict(names[true], names[predicted],
-                                             api_name="/misclassified")
+    gallery, sentence = model_client.predict(
+        names[true], names[predicted], api_name="/misclassified"
+    )
     count = int(counts[true, predicted])
-    assert sentence.startswith(f"{count} {names[true]} test images were classified as "
-                               f"{names[predicted]}")
+    assert sentence.startswith(
+        f"{count} {names[true]} test images were classified as {names[predicted]}"
+    )
     cell = load_mistakes(tiny_weights_dir / "fashion.mistakes.npz").pair(true, predicted)
     assert [item["caption"] for item in gallery] == [
-        f"test #{index}" for index in cell.indices[:GALLERY_LIMIT]]
+        f"test #{index}" for index in cell.indices[:GALLERY_LIMIT]
+    ]
 
 
 def test_an_unknown_class_is_refused_naming_the_menu(model_client):
-    with pytest.raises(AppError, match=r"^Predicted class: 'Hat' is not one of 'T-shirt/top', "
-                                       r".*, 'Ankle boot'$"):
+    with pytest.raises(
+        AppError,
+        match=r"^Predicted class: 'Hat' is not one of 'T-shirt/top', "
+        r".*, 'Ankle boot'$",
+    ):
         model_client.predict("Shirt", "Hat", api_name="/misclassified")
 
 
 def test_a_missing_class_is_refused_in_one_sentence(model_client):
-    with pytest.raises(AppError, match=r"^true class None is not one of the model's classes: "
-                                       r"T-shirt/top, Trouser, .*, Ankle boot$"):
+    with pytest.raises(
+        AppError,
+        match=r"^true class None is not one of the model's classes: "
+        r"T-shirt/top, Trouser, .*, Ankle boot$",
+    ):
         model_client.predict(None, "Shirt", api_name="/misclassified")
 
 
@@ -76,5 +86,6 @@ def test_without_the_mistakes_file_the_tab_says_so_in_one_sentence(tiny_weights_
     assert tab.mistakes is None
     assert tab.mistakes_unavailable == (
         "The misclassified test images are not shipped with this model (fashion.mistakes.npz "
-        "is missing): `python -m densenet_demo evaluate fashion --write-mistakes` writes them.")
+        "is missing): `python -m densenet_demo evaluate fashion --write-mistakes` writes them."
+    )
     assert len(tab.reuse) == 2  # the rest of the tab still has what it needs

@@ -27,8 +27,8 @@ def article_model():
             x_input = x
             x = BatchNormalization()(x)
             x = ReLU()(x)
-            x = Conv2D(growth_rate, (1, 1), padding='same')(x)
-            x = Conv2D(growth_rate, (3, 3), padding='same')(x)
+            x = Conv2D(growth_rate, (1, 1), padding="same")(x)
+            x = Conv2D(growth_rate, (3, 3), padding="same")(x)
             x = Concatenate(axis=-1)([x_input, x])
         return x
 
@@ -37,17 +37,17 @@ def article_model():
     growth_rate = 32
     num_layers_per_block = 4
     input_layer = Input(shape=input_shape)
-    x = Conv2D(64, (7, 7), strides=(2, 2), padding='same')(input_layer)
+    x = Conv2D(64, (7, 7), strides=(2, 2), padding="same")(input_layer)
     x = BatchNormalization()(x)
     x = ReLU()(x)
     x = dense_block(x, num_layers_per_block, growth_rate)
     x = BatchNormalization()(x)
     x = ReLU()(x)
-    x = Conv2D(128, (1, 1), padding='same')(x)
+    x = Conv2D(128, (1, 1), padding="same")(x)
     x = AveragePooling2D((2, 2), strides=(2, 2))(x)
     x = dense_block(x, num_layers_per_block, growth_rate)
     x = GlobalAveragePooling2D()(x)
-    x = Dense(num_classes, activation='softmax')(x)
+    x = Dense(num_classes, activation="softmax")(x)
     return Model(inputs=input_layer, outputs=x)
 
 

@@ -46,8 +46,18 @@ REFUSED = {
     # Where Pillow itself only warns (between 1x and 2x its limit).
     "big.png": f"too large: 6,000 x 6,000 pixels; the limit is {MAX_PIXELS:,}",
 }
-ACCEPTED = ("dot.png", "strip.png", "deep.png", "cmyk.jpg", "palette.png", "cutout-la.png",
-            "animated.gif", "animated.webp", "rotated.jpg", "photo.jpg")
+ACCEPTED = (
+    "dot.png",
+    "strip.png",
+    "deep.png",
+    "cmyk.jpg",
+    "palette.png",
+    "cutout-la.png",
+    "animated.gif",
+    "animated.webp",
+    "rotated.jpg",
+    "photo.jpg",
+)
 
 
 def item(index):
@@ -57,8 +67,7 @@ def item(index):
 
 def photo(index, scale=8):
     """An enlarged 'photo' of an item: dark on a light grey background, uint8 greyscale."""
-    big = Image.fromarray(item(index)).resize((28 * scale, 28 * scale),
-                                              Image.Resampling.BICUBIC)
+    big = Image.fromarray(item(index)).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
     return (235 - np.asarray(big, dtype=float) * 0.8).astype(np.uint8)
 
 
@@ -70,24 +79,35 @@ def encoded(image, format, **options):
 
 def png_of_zeros(width, height):
     """A valid 1-bit black PNG, streamed: 30,000 x 30,000 pixels compress to ~110 KB."""
+
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     compressor = zlib.compressobj(9)
     rows = bytes(1 + (width + 7) // 8) * 1000  # filter byte + packed bits, 1000 rows at a time
     parts = [compressor.compress(rows) for _ in range(height // 1000)]
-    parts += [compressor.compress(rows[:len(rows) // 1000 * (height % 1000)]),
-              compressor.flush()]
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0,
-                                                              0, 0, 0))
-            + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+    parts += [compressor.compress(rows[: len(rows) // 1000 * (height % 1000)]), compressor.flush()]
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", b"".join(parts))
+        + chunk(b"IEND", b"")
+    )
 
 
 def animation(first, second, format):
     frames = [Image.fromarray(first).convert("RGB"), Image.fromarray(second).convert("RGB")]
-    return encoded(frames[0], format, save_all=True, append_images=frames[1:], duration=100,
-                   loop=0, **({"lossless": True} if format == "WEBP" else {}))
+    return encoded(
+        frames[0],
+        format,
+        save_all=True,
+        append_images=frames[1:],
+        duration=100,
+        loop=0,
+        **({"lossless": True} if format == "WEBP" else {}),
+    )
 
 
 def cutout(index, mode):
@@ -118,10 +138,10 @@ def corpus_files():
         "random-bytes.jpg": np.random.default_rng(0).bytes(5000),
         "notes.png": b"this is text, not a picture\n" * 20,
         "drawing.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
-                       b'<rect width="50" height="80" fill="black"/></svg>',
+        b'<rect width="50" height="80" fill="black"/></svg>',
         "scan.tiff": encoded(Image.fromarray(photo(0)), "TIFF"),
-        "cut.jpg": jpeg[:len(jpeg) * 6 // 10],
-        "cut.png": lossless_png[:len(lossless_png) * 6 // 10],
+        "cut.jpg": jpeg[: len(jpeg) * 6 // 10],
+        "cut.png": lossless_png[: len(lossless_png) * 6 // 10],
         "bomb.png": png_of_zeros(30_000, 30_000),
         "big.png": png_of_zeros(6000, 6000),
         "dot.png": encoded(Image.new("L", (1, 1), 128), "PNG"),
@@ -199,23 +219,26 @@ def test_16_bit_greyscale_is_scaled_not_clipped(service, corpus):
 
 
 def test_cmyk_jpeg_is_seen_like_its_rgb_original(service, corpus):
-    assert correlation(seen(service, corpus["cmyk.jpg"]),
-                       seen(service, Image.fromarray(photo(4)))) > 0.98
+    assert (
+        correlation(seen(service, corpus["cmyk.jpg"]), seen(service, Image.fromarray(photo(4))))
+        > 0.98
+    )
 
 
 @pytest.mark.parametrize("name, index", [("palette.png", 6), ("cutout-la.png", 7)])
 def test_transparent_pixels_are_ignored_whatever_they_hide(service, corpus, name, index):
     grey = photo(index)
     on_white = np.where(grey < 200, grey, 255).astype(np.uint8)
-    assert correlation(seen(service, corpus[name]), seen(service, Image.fromarray(on_white))) \
-        > 0.95
+    assert correlation(seen(service, corpus[name]), seen(service, Image.fromarray(on_white))) > 0.95
 
 
 @pytest.mark.parametrize("name", ["animated.gif", "animated.webp"])
 def test_an_animation_is_seen_as_its_first_frame(service, corpus, name):
     upload = seen(service, corpus[name])
-    first, second = seen(service, Image.fromarray(photo(8))), seen(service,
-                                                                    Image.fromarray(photo(9)))
+    first, second = (
+        seen(service, Image.fromarray(photo(8))),
+        seen(service, Image.fromarray(photo(9))),
+    )
     assert correlation(upload, first) > 0.95 > correlation(upload, second)
 
 
@@ -236,18 +259,21 @@ def test_images_in_memory_are_held_to_the_same_pixel_limit():
 
 # Through the running app: the same files, as a browser or gradio_client sends them.
 
+
 @pytest.fixture(scope="module")
 def classify_client(classify_app_url):
     return Client(classify_app_url, verbose=False)
 
 
 def predict(client, path, top_k=5):
-    return client.submit(handle_file(str(path)), top_k,
-                         api_name="/predict").result(timeout=HANG_GUARD_S)
+    return client.submit(handle_file(str(path)), top_k, api_name="/predict").result(
+        timeout=HANG_GUARD_S
+    )
 
 
-@pytest.mark.parametrize("name", ["empty.png", "notes.png", "drawing.svg", "scan.tiff",
-                                  "cut.jpg", "bomb.png", "big.png"])
+@pytest.mark.parametrize(
+    "name", ["empty.png", "notes.png", "drawing.svg", "scan.tiff", "cut.jpg", "bomb.png", "big.png"]
+)
 def test_the_app_refuses_a_bad_upload_and_keeps_serving(classify_client, corpus, name):
     with pytest.raises(AppError, match=REFUSED[name]):
         predict(classify_client, corpus[name])
@@ -259,8 +285,9 @@ def preview_pixels(path):
     return np.asarray(Image.open(path).convert("L"), float)[4::8, 4::8]
 
 
-@pytest.mark.parametrize("name", ["deep.png", "cutout-la.png", "palette.png", "animated.gif",
-                                  "strip.png", "dot.png"])
+@pytest.mark.parametrize(
+    "name", ["deep.png", "cutout-la.png", "palette.png", "animated.gif", "strip.png", "dot.png"]
+)
 def test_the_app_sees_an_upload_as_sent(classify_client, service, corpus, name):
     """Gradio hands the file over unconverted: its alpha and 16 bits reach open_image."""
     label, preview, _ = predict(classify_client, corpus[name])
@@ -276,13 +303,11 @@ def data_url(path):
     return inline_image(path.read_bytes())
 
 
-def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_app_url,
-                                                                        corpus):
+def test_a_bomb_sent_as_a_data_url_is_refused_before_gradio_decodes_it(classify_app_url, corpus):
     """The header check runs before anything else reads a data: URL, and names the reason."""
     refused = predict_over_http(classify_app_url, data_url(corpus["bomb.png"]))
     assert refused.startswith("event: error") and "too large: over 50,000,000 pixels" in refused
-    assert predict_over_http(classify_app_url, data_url(EXAMPLES[0])).startswith(
-        "event: complete")
+    assert predict_over_http(classify_app_url, data_url(EXAMPLES[0])).startswith("event: complete")
 
 
 @pytest.mark.parametrize("name", ["deep.png", "cutout-la.png", "animated.gif"])

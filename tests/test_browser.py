@@ -38,8 +38,9 @@ CHART_SHOWS = """([label, expected]) => {
 pytestmark = pytest.mark.browser
 
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True
+    )
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
@@ -51,8 +52,8 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"])
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield chromium
         chromium.close()
 
@@ -71,8 +72,11 @@ def page(browser, request):
 
 def component(page, label):
     """The Gradio component whose visible label is exactly `label`."""
-    return page.locator(".block").filter(has=page.get_by_test_id("block-label").filter(
-        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    return page.locator(".block").filter(
+        has=page.get_by_test_id("block-label").filter(
+            has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
+        )
+    )
 
 
 def headline_value(page, label):
@@ -89,7 +93,8 @@ def test_changing_the_growth_rate_updates_the_numbers_and_the_chart(app_url, pag
     densenet121 = PRESETS["densenet121"]
     page.goto(app_url)
     expect(headline_value(page, "Parameters")).to_have_text(
-        dict(headline(summarize(densenet121), DEFAULT_BATCH_SIZE))["Parameters"])
+        dict(headline(summarize(densenet121), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
 
     growth_rate = page.get_by_role("spinbutton", name="Growth rate k")
     growth_rate.fill("24")
@@ -116,8 +121,7 @@ def test_an_uploaded_picture_shows_its_top_k_labels(classify_app_url, page):
     expect(top_classes.get_by_test_id("label-output-value")).to_have_text(shown[0])
 
 
-def test_a_file_that_is_not_an_image_shows_the_error_message(classify_app_url, page,
-                                                              tmp_path):
+def test_a_file_that_is_not_an_image_shows_the_error_message(classify_app_url, page, tmp_path):
     fake = tmp_path / "notes.png"
     fake.write_text("this is text, not a picture")
     page.goto(classify_app_url)

@@ -17,8 +17,22 @@ def test_summary_prints_the_headline_and_the_stage_table(capsys):
 
 
 def test_options_override_the_preset(capsys):
-    assert main(["summary", "--preset", "densenet121", "--growth-rate", "24",
-                 "--block-layers", "6,12,24,16", "--no-bottleneck", "--json"]) == 0
+    assert (
+        main(
+            [
+                "summary",
+                "--preset",
+                "densenet121",
+                "--growth-rate",
+                "24",
+                "--block-layers",
+                "6,12,24,16",
+                "--no-bottleneck",
+                "--json",
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed["config"]["growth_rate"] == 24 and printed["config"]["bottleneck"] is False
     expected = summarize(PRESETS["densenet121"].__class__(growth_rate=24, bottleneck=False))
@@ -34,8 +48,9 @@ def test_layers_flag_prints_every_layer(capsys):
 def test_invalid_value_prints_one_line_and_exits_non_zero():
     result = run_cli("summary", "--growth-rate", "0")
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: growth_rate=0 is invalid: allowed an integer "
-                                     "from 1 to 256")
+    assert result.stderr.strip() == (
+        "error: growth_rate=0 is invalid: allowed an integer from 1 to 256"
+    )
 
 
 def test_evaluate_reproduces_the_cards_test_accuracy(tiny_weights_dir, capsys):

@@ -8,8 +8,21 @@ from support import EXAMPLE, run_cli
 
 
 def test_predict_prints_the_top_k_classes_most_probable_first(tiny_weights_dir, capsys):
-    assert main(["predict", str(EXAMPLE), "--model", "fashion", "--top-k", "3",
-                 "--weights-dir", str(tiny_weights_dir)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(EXAMPLE),
+                "--model",
+                "fashion",
+                "--top-k",
+                "3",
+                "--weights-dir",
+                str(tiny_weights_dir),
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     percents = [float(line.split("%")[0]) for line in lines]
@@ -18,13 +31,21 @@ def test_predict_prints_the_top_k_classes_most_probable_first(tiny_weights_dir, 
 
 
 def test_missing_imagenet_weights_is_one_line_and_a_non_zero_exit(tmp_path):
-    result = run_cli("predict", str(EXAMPLE), "--model", "densenet121", "--weights-dir",
-                     str(tmp_path), DENSENET_OFFLINE="1")
+    result = run_cli(
+        "predict",
+        str(EXAMPLE),
+        "--model",
+        "densenet121",
+        "--weights-dir",
+        str(tmp_path),
+        DENSENET_OFFLINE="1",
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: DenseNet-121 (ImageNet) is unavailable: its weights file "
         f"densenet121_weights_tf_dim_ordering_tf_kernels.h5 is not in {tmp_path} and downloads "
-        "are off (DENSENET_OFFLINE=1).")
+        "are off (DENSENET_OFFLINE=1)."
+    )
 
 
 def test_a_file_that_is_not_an_image_is_one_line(tiny_weights_dir, tmp_path):

@@ -16,38 +16,46 @@ def test_defaults_are_densenet121():
 def test_replace_gives_a_validated_config():
     config = dataclasses.replace(PRESETS["densenet121"], growth_rate=24)
     assert config.growth_rate == 24
-    with pytest.raises(ValueError,
-                       match=r"growth_rate=0 is invalid: allowed an integer from 1 to 256"):
+    with pytest.raises(
+        ValueError, match=r"growth_rate=0 is invalid: allowed an integer from 1 to 256"
+    ):
         dataclasses.replace(config, growth_rate=0)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("growth_rate", -3, "growth_rate=-3 is invalid"),
-    ("growth_rate", 2.5, "growth_rate=2.5 is invalid"),
-    ("growth_rate", True, "growth_rate=True is invalid"),
-    ("growth_rate", "32", "growth_rate='32' is invalid"),
-    ("growth_rate", math.nan, "growth_rate=nan is invalid"),
-    ("compression", 0.0, "compression=0.0 is invalid: allowed a number with 0 < θ ≤ 1"),
-    ("compression", 1.5, "compression=1.5 is invalid"),
-    ("compression", math.inf, "compression=inf is invalid"),
-    ("dropout_rate", 1.0, "dropout_rate=1.0 is invalid"),
-    ("block_layers", (), r"block_layers=\(\) is invalid: allowed 1 to 6 dense blocks"),
-    ("block_layers", (1,) * 7, "block_layers=.* is invalid: allowed 1 to 6 dense blocks"),
-    ("block_layers", (6, 0), r"block_layers=\(6, 0\) is invalid"),
-    ("block_layers", (6, 129), r"each an integer from 1 to 128"),
-    ("block_layers", "6,12", "block_layers='6,12' is invalid"),
-    ("input_shape", (224, 224), r"input_shape=\(224, 224\) is invalid"),
-    ("input_shape", (224, 224, 0), r"input_shape=\(224, 224, 0\) is invalid"),
-    ("input_shape", (4096, 224, 3), r"height and width from 1 to 2048"),
-    ("stem", "resnet", "stem='resnet' is invalid: allowed one of 'imagenet', 'cifar', 'article'"),
-    ("style", None, "style=None is invalid"),
-    ("bottleneck", "yes", "bottleneck='yes' is invalid: allowed True or False"),
-    ("classifier_activation", "relu", "classifier_activation='relu' is invalid"),
-    ("num_classes", 0, "num_classes=0 is invalid"),
-    ("bn_size", 9, "bn_size=9 is invalid"),
-    ("init_features", 10**9, "init_features=1000000000 is invalid"),
-    ("transition_features", 0, "transition_features=0 is invalid"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("growth_rate", -3, "growth_rate=-3 is invalid"),
+        ("growth_rate", 2.5, "growth_rate=2.5 is invalid"),
+        ("growth_rate", True, "growth_rate=True is invalid"),
+        ("growth_rate", "32", "growth_rate='32' is invalid"),
+        ("growth_rate", math.nan, "growth_rate=nan is invalid"),
+        ("compression", 0.0, "compression=0.0 is invalid: allowed a number with 0 < θ ≤ 1"),
+        ("compression", 1.5, "compression=1.5 is invalid"),
+        ("compression", math.inf, "compression=inf is invalid"),
+        ("dropout_rate", 1.0, "dropout_rate=1.0 is invalid"),
+        ("block_layers", (), r"block_layers=\(\) is invalid: allowed 1 to 6 dense blocks"),
+        ("block_layers", (1,) * 7, "block_layers=.* is invalid: allowed 1 to 6 dense blocks"),
+        ("block_layers", (6, 0), r"block_layers=\(6, 0\) is invalid"),
+        ("block_layers", (6, 129), r"each an integer from 1 to 128"),
+        ("block_layers", "6,12", "block_layers='6,12' is invalid"),
+        ("input_shape", (224, 224), r"input_shape=\(224, 224\) is invalid"),
+        ("input_shape", (224, 224, 0), r"input_shape=\(224, 224, 0\) is invalid"),
+        ("input_shape", (4096, 224, 3), r"height and width from 1 to 2048"),
+        (
+            "stem",
+            "resnet",
+            "stem='resnet' is invalid: allowed one of 'imagenet', 'cifar', 'article'",
+        ),
+        ("style", None, "style=None is invalid"),
+        ("bottleneck", "yes", "bottleneck='yes' is invalid: allowed True or False"),
+        ("classifier_activation", "relu", "classifier_activation='relu' is invalid"),
+        ("num_classes", 0, "num_classes=0 is invalid"),
+        ("bn_size", 9, "bn_size=9 is invalid"),
+        ("init_features", 10**9, "init_features=1000000000 is invalid"),
+        ("transition_features", 0, "transition_features=0 is invalid"),
+    ],
+)
 def test_invalid_values_name_field_value_and_range(field, value, message):
     with pytest.raises(ValueError, match=message):
         DenseNetConfig(**{field: value})
@@ -61,8 +69,12 @@ def test_input_too_small_for_the_transitions_is_refused_with_the_minimum():
 
 
 def test_integral_floats_and_numpy_values_are_normalised():
-    config = DenseNetConfig(growth_rate=24.0, block_layers=[np.int64(2), 3.0],
-                            input_shape=[64.0, 64, 3], bottleneck=np.bool_(False))
+    config = DenseNetConfig(
+        growth_rate=24.0,
+        block_layers=[np.int64(2), 3.0],
+        input_shape=[64.0, 64, 3],
+        bottleneck=np.bool_(False),
+    )
     assert config.growth_rate == 24 and type(config.growth_rate) is int
     assert config.block_layers == (2, 3)
     assert config.input_shape == (64, 64, 3)

@@ -46,7 +46,8 @@ def test_a_transition_width_of_zero_means_compression_and_text_layers_are_parsed
     assert values["transition_features"] == 128 and values["block_layers"] == "3, 5"
     values.update(transition_features=0, block_layers="2; 4")
     assert config_from_controls(values) == dataclasses.replace(
-        config, transition_features=None, block_layers=(2, 4))
+        config, transition_features=None, block_layers=(2, 4)
+    )
 
 
 def test_a_control_value_of_the_wrong_kind_is_refused_naming_the_config_field():

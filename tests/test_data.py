@@ -38,8 +38,9 @@ def test_validation_is_disjoint_from_training_and_seeded(data):
 def test_truncated_idx_file_is_refused(tmp_path):
     path = tmp_path / "broken-idx3-ubyte.gz"
     with gzip.open(path, "wb") as handle:
-        handle.write(b"\0\0\x08\x03" + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
-                     + b"\0" * 100)
+        handle.write(
+            b"\0\0\x08\x03" + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\0" * 100
+        )
     with pytest.raises(ValueError, match="expected 7840 values"):
         read_idx(path)
 

@@ -24,10 +24,12 @@ def test_the_installed_release_is_the_pinned_one(package, pinned):
 def test_the_app_warns_when_a_security_pin_is_not_installed(tmp_path):
     assert override_warnings() == []  # this environment has them
     overrides = tmp_path / "requirements-overrides.txt"
-    overrides.write_text("# why\n-r requirements.txt\npillow==0.1  # a note\n"
-                         "no-such-package==1.0\n")
+    overrides.write_text(
+        "# why\n-r requirements.txt\npillow==0.1  # a note\nno-such-package==1.0\n"
+    )
     assert override_warnings(overrides) == [
         f"pillow {installed_version('pillow')} is installed, not 0.1: run pip install -r "
         "requirements-overrides.txt (it says why).",
         "no-such-package is not installed, not 1.0: run pip install -r "
-        "requirements-overrides.txt (it says why)."]
+        "requirements-overrides.txt (it says why).",
+    ]

@@ -40,8 +40,9 @@ def test_explain_refuses_an_opacity_outside_0_to_1(tiny, opacity):
 
 def test_explain_endpoint_returns_both_heat_maps(classify_app_url):
     client = Client(classify_app_url, verbose=False)
-    on_upload, on_input, caption = client.predict(handle_file(str(EXAMPLE)), "fashion", 0.6,
-                                                  api_name="/explain")
+    on_upload, on_input, caption = client.predict(
+        handle_file(str(EXAMPLE)), "fashion", 0.6, api_name="/explain"
+    )
     assert Image.open(on_upload).size == (28, 28) and Image.open(on_input).size == (224, 224)
     assert caption.startswith("Grad-CAM for")
     with pytest.raises(AppError, match="Heat map opacity"):

@@ -12,8 +12,9 @@ from densenet_demo.ui.model_charts import feature_reuse_figure
 pytestmark = pytest.mark.slow  # Keras models
 
 NAN = np.nan
-TINY = DenseNetConfig(input_shape=(8, 8, 1), num_classes=2, growth_rate=2, init_features=4,
-                      stem="cifar")
+TINY = DenseNetConfig(
+    input_shape=(8, 8, 1), num_classes=2, growth_rate=2, init_features=4, stem="cifar"
+)
 
 
 def set_kernel(model, name, per_channel):
@@ -46,14 +47,13 @@ def test_without_bottleneck_each_layers_3x3_conv_and_the_classifier_are_read():
 
     assert grid.sources == ("block input", "layer 1", "layer 2", "layer 3")
     assert grid.readers == ("layer 1", "layer 2", "layer 3", "classifier")
-    np.testing.assert_allclose(grid.mean_abs, [[2, 1, 4, 0.5],
-                                               [NAN, 3, 2, 1],
-                                               [NAN, NAN, 1, 2],
-                                               [NAN, NAN, NAN, 4]])
-    np.testing.assert_allclose(grid.normalised, [[1, 1 / 3, 1, 0.125],
-                                                 [NAN, 1, 0.5, 0.25],
-                                                 [NAN, NAN, 0.25, 0.5],
-                                                 [NAN, NAN, NAN, 1]])
+    np.testing.assert_allclose(
+        grid.mean_abs, [[2, 1, 4, 0.5], [NAN, 3, 2, 1], [NAN, NAN, 1, 2], [NAN, NAN, NAN, 4]]
+    )
+    np.testing.assert_allclose(
+        grid.normalised,
+        [[1, 1 / 3, 1, 0.125], [NAN, 1, 0.5, 0.25], [NAN, NAN, 0.25, 0.5], [NAN, NAN, NAN, 1]],
+    )
 
 
 @pytest.mark.parametrize("style", ["paper", "article"])
@@ -68,8 +68,7 @@ def test_with_bottleneck_the_1x1_conv_and_the_transition_are_read(style):
 
     assert first.readers == ("layer 1", "layer 2", "transition 1")
     np.testing.assert_allclose(first.mean_abs, [[1, 2, 1], [NAN, 4, 3], [NAN, NAN, 6]])
-    np.testing.assert_allclose(first.normalised, [[1, 0.5, 1 / 6], [NAN, 1, 0.5],
-                                                  [NAN, NAN, 1]])
+    np.testing.assert_allclose(first.normalised, [[1, 0.5, 1 / 6], [NAN, 1, 0.5], [NAN, NAN, 1]])
     assert second.block == 2 and second.readers[-1] == "classifier"
     assert second.mean_abs.shape == (3, 3)
 
@@ -79,16 +78,19 @@ def test_the_heat_map_draws_the_normalised_grid_with_gaps_where_layers_are_not_c
 
     [heat_map] = feature_reuse_figure(feature_reuse(model, config)).data
 
-    assert [list(row) for row in heat_map.z] == [[1, pytest.approx(1 / 3), 1, 0.125],
-                                                 [None, 1, 0.5, 0.25],
-                                                 [None, None, 0.25, 0.5],
-                                                 [None, None, None, 1]]
+    assert [list(row) for row in heat_map.z] == [
+        [1, pytest.approx(1 / 3), 1, 0.125],
+        [None, 1, 0.5, 0.25],
+        [None, None, 0.25, 0.5],
+        [None, None, None, 1],
+    ]
     assert list(heat_map.x) == ["layer 1", "layer 2", "layer 3", "classifier"]
     assert list(heat_map.y) == ["block input", "layer 1", "layer 2", "layer 3"]
 
 
 def test_a_model_not_built_from_the_config_is_refused_by_layer_name():
     model = build_model(dataclasses.replace(TINY, block_layers=(2,), growth_rate=2))
-    with pytest.raises(ValueError, match="layer conv2_block2_1_conv reads 6 channels but the "
-                                         "config plans 7"):
+    with pytest.raises(
+        ValueError, match="layer conv2_block2_1_conv reads 6 channels but the config plans 7"
+    ):
         feature_reuse(model, dataclasses.replace(TINY, block_layers=(2,), growth_rate=3))

@@ -33,8 +33,9 @@ def quadrant_model():
     pooled = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
     outputs = keras.layers.Dense(2, activation="softmax", name="predictions")(pooled)
     model = keras.Model(inputs, outputs)
-    model.get_layer("predictions").set_weights([np.eye(2, dtype=np.float32) * 1000,
-                                                np.zeros(2, np.float32)])
+    model.get_layer("predictions").set_weights(
+        [np.eye(2, dtype=np.float32) * 1000, np.zeros(2, np.float32)]
+    )
     return model
 
 
@@ -42,7 +43,7 @@ def patches(*corners, size=8, side=2):
     """A black (size, size, 1) image with bright side x side squares at the (row, col) corners."""
     image = np.zeros((size, size, 1), np.float32)
     for row, col in corners:
-        image[row:row + side, col:col + side] = 1.0
+        image[row : row + side, col : col + side] = 1.0
     return image
 
 
@@ -78,8 +79,15 @@ def test_batch_gives_one_map_per_image_and_class(quadrant_model):
 def blur_densenet(style):
     """A real two-layer DenseNet whose class-1 logit is the mean of a 3x3 blur of the image:
     the stem's first filter sums a neighbourhood, and only that channel feeds class 1."""
-    config = DenseNetConfig(input_shape=(16, 16, 1), num_classes=2, growth_rate=4,
-                            block_layers=(2,), init_features=4, stem="cifar", style=style)
+    config = DenseNetConfig(
+        input_shape=(16, 16, 1),
+        num_classes=2,
+        growth_rate=4,
+        block_layers=(2,),
+        init_features=4,
+        stem="cifar",
+        style=style,
+    )
     keras.utils.set_random_seed(0)
     model = build_model(config)
     stem = model.get_layer("conv1_conv")
@@ -155,8 +163,13 @@ def test_opacity_outside_zero_to_one_is_refused(photo, opacity):
         overlay(photo, np.ones((3, 3)), opacity)
 
 
-@pytest.mark.parametrize("box, rows, cols", [((10, 5, 30, 25), slice(5, 25), slice(10, 30)),
-                                             ((-10, -20, 20, 10), slice(0, 10), slice(0, 20))])
+@pytest.mark.parametrize(
+    "box, rows, cols",
+    [
+        ((10, 5, 30, 25), slice(5, 25), slice(10, 30)),
+        ((-10, -20, 20, 10), slice(0, 10), slice(0, 20)),
+    ],
+)
 def test_heat_lands_only_inside_the_box(box, rows, cols):
     placed = np.asarray(heatmap_on_image(np.ones((3, 3)), (50, 40), box=box))
     inside = np.zeros((40, 50), bool)
@@ -164,8 +177,16 @@ def test_heat_lands_only_inside_the_box(box, rows, cols):
     assert np.all(placed[inside] == 255) and not placed[~inside].any()
 
 
-@pytest.mark.parametrize("heatmap", [np.ones(3), np.full((2, 2), 1.5), np.full((2, 2), -0.1),
-                                     np.full((2, 2), np.nan), np.ones((0, 3))])
+@pytest.mark.parametrize(
+    "heatmap",
+    [
+        np.ones(3),
+        np.full((2, 2), 1.5),
+        np.full((2, 2), -0.1),
+        np.full((2, 2), np.nan),
+        np.ones((0, 3)),
+    ],
+)
 def test_heatmap_that_is_not_a_map_of_zero_to_one_is_refused(heatmap):
     with pytest.raises(ValueError, match=r"heatmap of shape .* is invalid"):
         heatmap_on_image(heatmap, (50, 40))
@@ -181,8 +202,10 @@ def test_transparent_and_grey_pictures_give_an_rgb_overlay():
     for picture in (Image.new("RGBA", (12, 9), (0, 0, 0, 0)), Image.new("L", (12, 9), 7)):
         result = overlay(picture, np.ones((2, 2)), 0.0)
         assert result.mode == "RGB" and result.size == (12, 9)
-    assert np.asarray(overlay(Image.new("RGBA", (4, 4), (0, 0, 0, 0)), np.ones((2, 2)), 0)).min() \
-        == 255  # transparency shows as white, as preprocessing composites it
+    assert (
+        np.asarray(overlay(Image.new("RGBA", (4, 4), (0, 0, 0, 0)), np.ones((2, 2)), 0)).min()
+        == 255
+    )  # transparency shows as white, as preprocessing composites it
 
 
 @pytest.mark.parametrize("canvas, corner", [((700, 500), (390, 60)), ((1500, 1100), (200, 900))])

@@ -26,10 +26,14 @@ def default_app(tmp_path_factory):
     """`python app.py` with none of the variables that open it up (address, share); no model
     to load, which the defaults do not depend on. Uploads are kept 2 s instead of an hour, so
     that their deletion can be watched."""
-    process, url = launch_app(tmp_path_factory.mktemp("app"), GRADIO_SERVER_NAME=None,
-                              GRADIO_SHARE=None,
-                              DENSENET_WEIGHTS_DIR=str(tmp_path_factory.mktemp("no-model")),
-                              DENSENET_OFFLINE="1", DENSENET_CACHE_TTL_S="2")
+    process, url = launch_app(
+        tmp_path_factory.mktemp("app"),
+        GRADIO_SERVER_NAME=None,
+        GRADIO_SHARE=None,
+        DENSENET_WEIGHTS_DIR=str(tmp_path_factory.mktemp("no-model")),
+        DENSENET_OFFLINE="1",
+        DENSENET_CACHE_TTL_S="2",
+    )
     yield process, url
     stop(process)
 
@@ -79,8 +83,12 @@ def test_there_is_no_flagging(default_app):
 def example_samples(url: str) -> list[dict]:
     """The gallery's example images, as the page's config lists them."""
     config = httpx.get(url + "config", timeout=10).json()
-    return [sample[0] for component in config["components"]
-            if component.get("type") == "dataset" for sample in component["props"]["samples"]]
+    return [
+        sample[0]
+        for component in config["components"]
+        if component.get("type") == "dataset"
+        for sample in component["props"]["samples"]
+    ]
 
 
 def file_payload(path: str) -> dict:
@@ -90,8 +98,9 @@ def file_payload(path: str) -> dict:
 def raw_exchange(url: str, head: bytes, body_parts=()) -> bytes:
     """The status line and body the server answers to a request written byte by byte: httpx
     would neither declare a length it does not send nor stop partway through a body."""
-    with socket.create_connection(("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1])),
-                                  timeout=60) as connection:
+    with socket.create_connection(
+        ("127.0.0.1", int(url.rstrip("/").rsplit(":", 1)[1])), timeout=60
+    ) as connection:
         connection.sendall(head)
         for part in body_parts:
             connection.sendall(part)
@@ -99,22 +108,30 @@ def raw_exchange(url: str, head: bytes, body_parts=()) -> bytes:
         while b"\r\n\r\n" not in answer:
             answer += connection.recv(65536)
         head_part, body = answer.split(b"\r\n\r\n", 1)
-        length = int(next(line.split(b":")[1] for line in head_part.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")))
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head_part.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
         while len(body) < length:
             body += connection.recv(65536)
     return head_part.split(b"\r\n")[0] + b"\n" + body
 
 
-REQUEST_HEAD = (b"POST /gradio_api/call/explore HTTP/1.1\r\nHost: localhost\r\n"
-                b"Content-Type: application/json\r\n")
+REQUEST_HEAD = (
+    b"POST /gradio_api/call/explore HTTP/1.1\r\nHost: localhost\r\n"
+    b"Content-Type: application/json\r\n"
+)
 
 
 def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(default_app):
     _, url = default_app
     started = time.monotonic()
-    answer = raw_exchange(url, REQUEST_HEAD + b"Content-Length: 1000000000\r\n\r\n",
-                          [b'{"data": ['])  # then nothing: the server must not wait for 1 GB
+    answer = raw_exchange(
+        url, REQUEST_HEAD + b"Content-Length: 1000000000\r\n\r\n", [b'{"data": [']
+    )  # then nothing: the server must not wait for 1 GB
     assert answer.startswith(b"HTTP/1.1 413") and f"{MAX_REQUEST_BYTES:,} bytes".encode() in answer
     assert time.monotonic() - started < 30
     assert httpx.get(url, timeout=10).status_code == 200
@@ -124,8 +141,11 @@ def test_a_chunked_body_is_cut_off_where_it_crosses_the_limit(default_app):
     _, url = default_app
     chunk = b"[" * 2**16
     count = MAX_REQUEST_BYTES // len(chunk) + 1  # the last chunk crosses the limit
-    answer = raw_exchange(url, REQUEST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
-                          [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * count)
+    answer = raw_exchange(
+        url,
+        REQUEST_HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
+        [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * count,
+    )
     assert answer.startswith(b"HTTP/1.1 413") and b"Request body too large" in answer
     assert httpx.get(url, timeout=10).status_code == 200
 
@@ -145,8 +165,9 @@ def test_uploads_are_deleted_once_they_are_older_than_the_cache_ttl(default_app)
     _, url = default_app
     example = ROOT / "examples" / "fashion" / "bag-18.png"
     with open(example, "rb") as image:
-        uploaded = httpx.post(url + "gradio_api/upload", timeout=10,
-                              files={"files": ("bag.png", image, "image/png")}).json()[0]
+        uploaded = httpx.post(
+            url + "gradio_api/upload", timeout=10, files={"files": ("bag.png", image, "image/png")}
+        ).json()[0]
     assert os.path.exists(uploaded)
     deadline = time.monotonic() + 30  # kept 2 s, looked for every 2 s
     while os.path.exists(uploaded) and time.monotonic() < deadline:
@@ -158,19 +179,22 @@ def test_uploads_are_deleted_once_they_are_older_than_the_cache_ttl(default_app)
     assert httpx.get(samples[0]["url"], timeout=10).status_code == 200
 
 
-
 def test_an_image_sent_inline_is_deleted_like_an_upload(default_app):
     _, url = default_app
     png = io.BytesIO()
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 30), np.uint8)).save(png, "PNG")
     predict_over_http(url, inline_image(png.getvalue()))
-    kept = [path for path in Path(get_upload_folder()).glob("inline-*.png")
-            if path.read_bytes() == png.getvalue()]
+    kept = [
+        path
+        for path in Path(get_upload_folder()).glob("inline-*.png")
+        if path.read_bytes() == png.getvalue()
+    ]
     assert len(kept) == 1
     deadline = time.monotonic() + 30
     while kept[0].exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not kept[0].exists()
+
 
 def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):
     monkeypatch.delenv("DENSENET_CACHE_TTL_S", raising=False)
@@ -183,14 +207,15 @@ def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):
             cache_cleanup()
 
 
-
 def resident_mib() -> float:
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
-@pytest.mark.skipif(hosting._malloc_trim is None or not Path("/proc/self/status").exists(),
-                    reason="glibc's malloc_trim on Linux only")
+@pytest.mark.skipif(
+    hosting._malloc_trim is None or not Path("/proc/self/status").exists(),
+    reason="glibc's malloc_trim on Linux only",
+)
 def test_memory_freed_in_small_blocks_is_handed_back_to_the_system():
     blocks = [bytes(1000) for _ in range(100_000)]  # ~100 MB of small blocks in glibc's heap
     pinned = blocks[-1]  # the top of the heap stays in use: glibc cannot shrink it itself
@@ -199,10 +224,18 @@ def test_memory_freed_in_small_blocks_is_handed_back_to_the_system():
     release_freed_memory()
     assert resident_mib() < kept - 50 and pinned
 
-@pytest.mark.parametrize("path", [
-    str(ROOT / "app.py"), "/etc/passwd", str(ROOT / "examples" / "fashion" / "bag-18.png"),
-    str(ROOT / "densenet_demo" / "preprocess.py"), "app.py", "/tmp/gradio/../../etc/passwd",
-])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        str(ROOT / "app.py"),
+        "/etc/passwd",
+        str(ROOT / "examples" / "fashion" / "bag-18.png"),
+        str(ROOT / "densenet_demo" / "preprocess.py"),
+        "app.py",
+        "/tmp/gradio/../../etc/passwd",
+    ],
+)
 def test_files_outside_the_apps_own_are_not_served(classify_app_url, path):
     response = httpx.get(classify_app_url + "gradio_api/file=" + path, timeout=10)
     assert response.status_code in (403, 404) and "root:" not in response.text
@@ -228,10 +261,12 @@ def test_an_api_caller_cannot_make_the_server_read_its_files(classify_app_url):
     # The same request with a file the caller uploaded is answered: only the path differs.
     example = ROOT / "examples" / "fashion" / "bag-18.png"
     with open(example, "rb") as image:
-        uploaded = httpx.post(classify_app_url + "gradio_api/upload", timeout=10,
-                              files={"files": ("bag.png", image, "image/png")}).json()[0]
-    assert predict_over_http(classify_app_url, file_payload(uploaded)).startswith(
-        "event: complete")
+        uploaded = httpx.post(
+            classify_app_url + "gradio_api/upload",
+            timeout=10,
+            files={"files": ("bag.png", image, "image/png")},
+        ).json()[0]
+    assert predict_over_http(classify_app_url, file_payload(uploaded)).startswith("event: complete")
     for path in ["/etc/passwd", str(example)]:
         answer = predict_over_http(classify_app_url, file_payload(path))
         assert answer.startswith("event: error") and "root:" not in answer
@@ -243,8 +278,8 @@ def test_the_weights_file_holds_arrays_and_nothing_that_runs(tiny_weights_dir):
 
     arrays = []
     with h5py.File(tiny_weights_dir / "fashion.weights.h5", "r") as weights:
-        weights.visititems(lambda name, item: arrays.append(item)
-                           if isinstance(item, h5py.Dataset) else None)
+        weights.visititems(
+            lambda name, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None
+        )
         assert arrays and all(np.issubdtype(array.dtype, np.number) for array in arrays)
         assert "model_config" not in weights.attrs  # what a whole saved model would carry
-

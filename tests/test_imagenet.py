@@ -35,14 +35,19 @@ def keras_densenet121(tmp_path_factory):
     for layer in reference.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, variance = (weight.shape for weight in layer.get_weights())
-            layer.set_weights([rng.uniform(0.5, 1.5, gamma).astype(np.float32),
-                               rng.normal(0, 0.1, beta).astype(np.float32),
-                               rng.normal(0, 0.1, mean).astype(np.float32),
-                               rng.uniform(0.5, 1.5, variance).astype(np.float32)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma).astype(np.float32),
+                    rng.normal(0, 0.1, beta).astype(np.float32),
+                    rng.normal(0, 0.1, mean).astype(np.float32),
+                    rng.uniform(0.5, 1.5, variance).astype(np.float32),
+                ]
+            )
     # A wider classifier with a bias: confident, distinct predictions, as trained weights make.
     kernel, bias = reference.get_layer("predictions").get_weights()
     reference.get_layer("predictions").set_weights(
-        [kernel * 50, rng.normal(0, 1, bias.shape).astype(np.float32)])
+        [kernel * 50, rng.normal(0, 1, bias.shape).astype(np.float32)]
+    )
     folder = tmp_path_factory.mktemp("imagenet-weights")
     with h5py.File(folder / PUBLISHED_NAME, "w") as file, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Keras' own, once per weight
@@ -62,8 +67,13 @@ def pictures():
     ramp = np.linspace(0, 1, 224)
     images = []
     for index in range(4):
-        base = np.stack([np.add.outer(ramp * (index + 1), ramp[::-1]) * 100 + 40 * channel
-                         for channel in range(3)], axis=-1)
+        base = np.stack(
+            [
+                np.add.outer(ramp * (index + 1), ramp[::-1]) * 100 + 40 * channel
+                for channel in range(3)
+            ],
+            axis=-1,
+        )
         images.append(np.clip(base + rng.normal(0, 25, base.shape), 0, 255))
     return np.stack(images).round().astype(np.uint8)
 
@@ -81,8 +91,9 @@ def test_the_fixture_file_has_the_published_legacy_layout(keras_densenet121):
         assert file["conv1_conv"].attrs["weight_names"].size == 1
 
 
-def test_published_weights_load_into_our_model_and_match_keras(classifier, keras_densenet121,
-                                                               pictures):
+def test_published_weights_load_into_our_model_and_match_keras(
+    classifier, keras_densenet121, pictures
+):
     from keras.applications.densenet import preprocess_input
 
     reference = keras_densenet121[0]
@@ -128,9 +139,11 @@ def test_missing_weights_with_downloads_off_is_one_plain_sentence(tmp_path, monk
     monkeypatch.setenv(imagenet.OFFLINE_VARIABLE, "1")
     with pytest.raises(ValueError) as raised:
         load_classifier("densenet121", tmp_path)
-    assert str(raised.value) == (f"DenseNet-121 (ImageNet) is unavailable: its weights file "
-                                 f"{PUBLISHED_NAME} is not in {tmp_path} and downloads are off "
-                                 f"(DENSENET_OFFLINE=1).")
+    assert str(raised.value) == (
+        f"DenseNet-121 (ImageNet) is unavailable: its weights file "
+        f"{PUBLISHED_NAME} is not in {tmp_path} and downloads are off "
+        f"(DENSENET_OFFLINE=1)."
+    )
 
 
 def test_a_failed_download_is_one_plain_sentence(tmp_path, monkeypatch):
@@ -149,7 +162,8 @@ def test_a_failed_download_is_one_plain_sentence(tmp_path, monkeypatch):
             imagenet.weights_path("densenet169", tmp_path)
     assert str(raised.value).startswith(
         f"DenseNet-169 (ImageNet) is unavailable: its weights file {file_name} is not in "
-        f"{tmp_path} and could not be downloaded (URL fetch failure on {url}{file_name}")
+        f"{tmp_path} and could not be downloaded (URL fetch failure on {url}{file_name}"
+    )
     assert str(raised.value).endswith(").") and "\n" not in str(raised.value)
 
 
@@ -160,6 +174,9 @@ def test_a_file_that_does_not_fit_is_refused_in_one_sentence(tmp_path):
     with h5py.File(tmp_path / PUBLISHED_NAME, "w") as file:
         small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         legacy_h5_format.save_weights_to_hdf5_group(file, small)
-    with pytest.raises(ValueError, match=r"is not a weights file for densenet121 \(Layer count "
-                                         r"mismatch.*\)\.$"):
+    with pytest.raises(
+        ValueError,
+        match=r"is not a weights file for densenet121 \(Layer count "
+        r"mismatch.*\)\.$",
+    ):
         load_classifier("densenet121", tmp_path)

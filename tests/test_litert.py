@@ -6,15 +6,21 @@ import pytest
 
 pytestmark = pytest.mark.slow  # Keras models
 
+
 @pytest.fixture(scope="module")
 def small_densenet():
     import dataclasses
 
     from densenet_demo import PRESETS, build_model
 
-    config = dataclasses.replace(PRESETS["densenet121"], input_shape=(32, 32, 3),
-                                 block_layers=(1, 2), growth_rate=4, init_features=8,
-                                 num_classes=5)
+    config = dataclasses.replace(
+        PRESETS["densenet121"],
+        input_shape=(32, 32, 3),
+        block_layers=(1, 2),
+        growth_rate=4,
+        init_features=8,
+        num_classes=5,
+    )
     return build_model(config, name="small")
 
 

@@ -86,8 +86,7 @@ def test_export_ships_exactly_the_misclassified_test_images(tiny_weights_dir, te
     mistakes = load_mistakes(path)
     expected = np.array(card.confusion_matrix)
     np.fill_diagonal(expected, 0)
-    np.testing.assert_array_equal(
-        confusion_matrix(mistakes.true, mistakes.predicted, 10), expected)
+    np.testing.assert_array_equal(confusion_matrix(mistakes.true, mistakes.predicted, 10), expected)
     np.testing.assert_array_equal(mistakes.images, test_set.images[mistakes.indices])
     np.testing.assert_array_equal(mistakes.true, test_set.labels[mistakes.indices])
     assert (mistakes.predicted != mistakes.true).all()
@@ -104,20 +103,24 @@ def without_mistakes(tiny_weights_dir, tmp_path):
     return folder
 
 
-def test_evaluate_write_mistakes_restores_the_file_and_names_it_in_the_card(tiny_weights_dir,
-                                                                           tmp_path):
+def test_evaluate_write_mistakes_restores_the_file_and_names_it_in_the_card(
+    tiny_weights_dir, tmp_path
+):
     folder = without_mistakes(tiny_weights_dir, tmp_path)
     assert main(["evaluate", "fashion", "--weights-dir", str(folder), "--write-mistakes"]) == 0
     original = json.loads((tiny_weights_dir / "fashion.json").read_text())
     rewritten = json.loads((folder / "fashion.json").read_text())
     assert rewritten == original
-    for got, expected in zip(load_mistakes(folder / rewritten["mistakes_file"]),
-                             load_mistakes(tiny_weights_dir / original["mistakes_file"])):
+    for got, expected in zip(
+        load_mistakes(folder / rewritten["mistakes_file"]),
+        load_mistakes(tiny_weights_dir / original["mistakes_file"]),
+    ):
         np.testing.assert_array_equal(got, expected)
 
 
-def test_write_mistakes_refuses_a_card_whose_confusion_matrix_differs(tiny_weights_dir,
-                                                                      tmp_path, capsys):
+def test_write_mistakes_refuses_a_card_whose_confusion_matrix_differs(
+    tiny_weights_dir, tmp_path, capsys
+):
     folder = without_mistakes(tiny_weights_dir, tmp_path)
     card = json.loads((folder / "fashion.json").read_text())
     card["confusion_matrix"][0][1] += 1  # same accuracy, different mistakes

@@ -28,17 +28,22 @@ def similarity(a, b):
     """Best pixel correlation over shifts of up to 2 px: the model is trained with random
     2-px crops, so such shifts do not change what it sees."""
     b = b.astype(float).ravel()
-    return max(float(np.corrcoef(np.roll(a.astype(float), (dy, dx), (0, 1)).ravel(), b)[0, 1])
-               for dy in range(-2, 3) for dx in range(-2, 3))
+    return max(
+        float(np.corrcoef(np.roll(a.astype(float), (dy, dx), (0, 1)).ravel(), b)[0, 1])
+        for dy in range(-2, 3)
+        for dx in range(-2, 3)
+    )
 
 
 def photo(item, scale=12, invert=True, canvas=None, offset=(0, 0), seed=0):
     """An enlarged RGB 'photo' of a dataset item: dark on a light, noisy background."""
-    big = np.asarray(Image.fromarray(item).resize((28 * scale, 28 * scale),
-                                                  Image.Resampling.BICUBIC), dtype=float)
+    big = np.asarray(
+        Image.fromarray(item).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC),
+        dtype=float,
+    )
     if canvas:
         page = np.zeros(canvas)
-        page[offset[0]:offset[0] + big.shape[0], offset[1]:offset[1] + big.shape[1]] = big
+        page[offset[0] : offset[0] + big.shape[0], offset[1] : offset[1] + big.shape[1]] = big
         big = page
     if invert:
         big = 235 - big * 0.8  # a light-grey backdrop, a dark item

@@ -9,16 +9,18 @@ from support import ROOT
 
 # namedtuple's public API is spelt with a leading underscore to keep clear of field names.
 NAMEDTUPLE_API = {"_fields", "_replace", "_asdict", "_make", "_field_defaults"}
-PUBLIC = ["DenseNetConfig", "PRESETS", "PRESET_INFO", "build_model", "load_classifier",
-          "summarize"]
+PUBLIC = ["DenseNetConfig", "PRESETS", "PRESET_INFO", "build_model", "load_classifier", "summarize"]
 
 
 def test_the_public_api_imports_without_gradio_or_tensorflow():
-    script = (f"import sys\nfrom densenet_demo import {', '.join(PUBLIC)}\n"
-              "print(sorted(name for name in ('gradio', 'tensorflow', 'keras')"
-              " if name in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, check=False)
+    script = (
+        f"import sys\nfrom densenet_demo import {', '.join(PUBLIC)}\n"
+        "print(sorted(name for name in ('gradio', 'tensorflow', 'keras')"
+        " if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -44,12 +46,18 @@ def _private_uses(path) -> list[str]:
             for alias in node.names:
                 imported.add((alias.asname or alias.name).split(".")[0])
                 if alias.name.split(".")[-1].startswith("_") and not (
-                        isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                    isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                ):
                     found.append(f"{path.name}:{node.lineno} imports {alias.name}")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id in imported and node.attr.startswith("_") \
-                and not node.attr.startswith("__") and node.attr not in NAMEDTUPLE_API:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and node.attr not in NAMEDTUPLE_API
+        ):
             found.append(f"{path.name}:{node.lineno} reads {node.value.id}.{node.attr}")
     return found
 

@@ -6,12 +6,19 @@ import pytest
 from densenet_demo import PRESETS, build_model, summarize
 
 EXPECTED_PARAMS = {
-    "densenet121": 8_062_504, "densenet169": 14_307_880, "densenet201": 20_242_984,
-    "densenet264": 33_736_232, "densenet-bc-100": 793_150, "densenet-40": 1_037_818,
+    "densenet121": 8_062_504,
+    "densenet169": 14_307_880,
+    "densenet201": 20_242_984,
+    "densenet264": 33_736_232,
+    "densenet-bc-100": 793_150,
+    "densenet-40": 1_037_818,
     "article": 153_482,
 }
-KERAS_APPLICATIONS = {"densenet121": "DenseNet121", "densenet169": "DenseNet169",
-                      "densenet201": "DenseNet201"}  # keras.applications' builders
+KERAS_APPLICATIONS = {
+    "densenet121": "DenseNet121",
+    "densenet169": "DenseNet169",
+    "densenet201": "DenseNet201",
+}  # keras.applications' builders
 
 
 @pytest.mark.parametrize("name", EXPECTED_PARAMS)
@@ -27,8 +34,9 @@ def test_keras_build_matches_analytic_counts(name):
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert (model.count_params(), trainable) == (summary.total_params, summary.trainable_params)
     assert [layer.name for layer in model.layers] == [row.name for row in summary.layers]
-    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == \
-        [row.output_shape for row in summary.layers]
+    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == [
+        row.output_shape for row in summary.layers
+    ]
 
 
 @pytest.mark.slow

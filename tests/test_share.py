@@ -25,16 +25,23 @@ def test_bad_link_values_name_the_field():
 
 
 def test_generated_code_rebuilds_the_same_config():
-    config = DenseNetConfig(growth_rate=12, block_layers=(3, 5), compression=0.7,
-                            input_shape=(64, 64, 1), stem="cifar", transition_features=20)
+    config = DenseNetConfig(
+        growth_rate=12,
+        block_layers=(3, 5),
+        compression=0.7,
+        input_shape=(64, 64, 1),
+        stem="cifar",
+        transition_features=20,
+    )
     scope = {}
     exec(config_code(config).split("model = ")[0], scope)
     assert scope["config"] == config
 
 
 def test_opening_a_link_restores_the_controls():
-    config = DenseNetConfig(growth_rate=12, block_layers=(3, 5), input_shape=(64, 64, 1),
-                            stem="cifar")
+    config = DenseNetConfig(
+        growth_rate=12, block_layers=(3, 5), input_shape=(64, 64, 1), stem="cifar"
+    )
     request = SimpleNamespace(query_params=dict(parse_qsl(to_query(config))))
     values = load_link(request)
     assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == config

@@ -8,9 +8,13 @@ from densenet_demo.inference.classifier import WEIGHTS_DIR, load_classifier
 
 from support import SAMPLE
 
-pytestmark = [pytest.mark.slow,  # loads and converts a Keras model
-              pytest.mark.skipif(not (WEIGHTS_DIR / "fashion.weights.h5").exists(),
-                                 reason="weights/fashion.weights.h5 is not trained yet")]
+pytestmark = [
+    pytest.mark.slow,  # loads and converts a Keras model
+    pytest.mark.skipif(
+        not (WEIGHTS_DIR / "fashion.weights.h5").exists(),
+        reason="weights/fashion.weights.h5 is not trained yet",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,19 @@ def small_configs(draw):
     style = draw(st.sampled_from(["paper", "article"]))
     return DenseNetConfig(
         input_shape=(height, width, draw(st.integers(1, 4))),
-        num_classes=draw(st.integers(1, 20)), growth_rate=draw(st.integers(1, 16)),
-        block_layers=tuple(blocks), bottleneck=draw(st.booleans()),
+        num_classes=draw(st.integers(1, 20)),
+        growth_rate=draw(st.integers(1, 16)),
+        block_layers=tuple(blocks),
+        bottleneck=draw(st.booleans()),
         bn_size=draw(st.integers(1, 4)),
         compression=draw(st.floats(0.05, 1.0, allow_nan=False)),
-        init_features=draw(st.integers(1, 32)), stem=stem,
+        init_features=draw(st.integers(1, 32)),
+        stem=stem,
         dropout_rate=draw(st.sampled_from([0.0, 0.2])),
         classifier_activation=draw(st.sampled_from(["softmax", "sigmoid", "linear"])),
         style=style,
-        transition_features=draw(st.one_of(st.none(), st.integers(1, 40))))
+        transition_features=draw(st.one_of(st.none(), st.integers(1, 40))),
+    )
 
 
 @pytest.mark.slow
@@ -42,8 +46,9 @@ def test_analytic_counts_equal_keras_on_random_configs(config):
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert model.count_params() == summary.total_params
     assert trainable == summary.trainable_params
-    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == \
-        [row.output_shape for row in summary.layers]
+    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == [
+        row.output_shape for row in summary.layers
+    ]
 
 
 def test_macs_of_densenet121_match_the_usual_figure():
@@ -62,8 +67,13 @@ def test_channel_series_grows_by_k_per_dense_layer_and_drops_at_transitions():
 
 def test_shared_memory_grows_linearly_where_naive_grows_quadratically():
     def memory(layers):
-        config = DenseNetConfig(input_shape=(32, 32, 3), growth_rate=12,
-                                block_layers=(layers,), stem="cifar", init_features=24)
+        config = DenseNetConfig(
+            input_shape=(32, 32, 3),
+            growth_rate=12,
+            block_layers=(layers,),
+            stem="cifar",
+            init_features=24,
+        )
         estimate = summarize(config).activation_memory(1)
         return estimate.naive_bytes, estimate.shared_bytes
 
@@ -86,14 +96,21 @@ def test_every_preset_is_buildable_and_oversized_models_are_refused_with_the_rea
     for config in PRESETS.values():
         check_buildable(config)
     huge = dataclasses.replace(PRESETS["densenet264"], growth_rate=128)
-    with pytest.raises(ValueError, match="too large to build.*parameters exceeds the limit of "
-                                         f"{BUILD_LIMITS['parameters']:,}"):
+    with pytest.raises(
+        ValueError,
+        match=f"too large to build.*parameters exceeds the limit of {BUILD_LIMITS['parameters']:,}",
+    ):
         build_model(huge)
 
 
 def test_largest_valid_config_is_still_analysed():
-    config = DenseNetConfig(input_shape=(2048, 2048, 16), growth_rate=256,
-                            block_layers=(128,) * 6, num_classes=100_000, init_features=1024)
+    config = DenseNetConfig(
+        input_shape=(2048, 2048, 16),
+        growth_rate=256,
+        block_layers=(128,) * 6,
+        num_classes=100_000,
+        init_features=1024,
+    )
     summary = summarize(config)
     assert len(summary.layers) > 5000 and summary.build_refusal()
 

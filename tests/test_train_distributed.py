@@ -29,8 +29,13 @@ print(json.dumps({"epochs_done": meta["epochs_done"],
 
 
 def test_training_mirrors_across_two_logical_cpus(tmp_path):
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "run")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "run")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training on 2 device(s)" in result.stdout
     report = json.loads(result.stdout.strip().splitlines()[-1])

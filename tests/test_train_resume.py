@@ -15,17 +15,48 @@ from densenet_demo.inference.card import ModelCard
 from support import ROOT
 
 pytestmark = pytest.mark.slow  # three short training runs
-TINY = ["--preset", "fashion", "--block-layers", "1,1", "--growth-rate", "4",
-        "--init-features", "8", "--epochs", "3", "--batch-size", "32", "--train-limit", "6400",
-        "--validation-size", "200"]
+TINY = [
+    "--preset",
+    "fashion",
+    "--block-layers",
+    "1,1",
+    "--growth-rate",
+    "4",
+    "--init-features",
+    "8",
+    "--epochs",
+    "3",
+    "--batch-size",
+    "32",
+    "--train-limit",
+    "6400",
+    "--validation-size",
+    "200",
+]
 
 
 def run_training(run_dir, weights_dir, *extra, **kwargs):
-    command = [sys.executable, "-m", "densenet_demo", "train", *TINY, "--run-dir", str(run_dir),
-               "--weights-dir", str(weights_dir), *extra]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-                            **kwargs)
+    command = [
+        sys.executable,
+        "-m",
+        "densenet_demo",
+        "train",
+        *TINY,
+        "--run-dir",
+        str(run_dir),
+        "--weights-dir",
+        str(weights_dir),
+        *extra,
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        **kwargs,
+    )
 
 
 def epochs_done(run_dir):

@@ -48,8 +48,10 @@ def parse_int_list(field: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
     except ValueError:
-        raise ValueError(f"{field}={short_repr(text)} is invalid: allowed comma-separated "
-                         "integers, e.g. 6, 12, 24, 16") from None
+        raise ValueError(
+            f"{field}={short_repr(text)} is invalid: allowed comma-separated "
+            "integers, e.g. 6, 12, 24, 16"
+        ) from None
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
@@ -91,8 +93,9 @@ def _as_choice(field: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _as_int_tuple(field: str, value: Any, length: tuple[int, int], bounds: tuple[int, int],
-                  what: str) -> tuple[int, ...]:
+def _as_int_tuple(
+    field: str, value: Any, length: tuple[int, int], bounds: tuple[int, int], what: str
+) -> tuple[int, ...]:
     allowed = f"{length[0]} to {length[1]} {what}, each an integer from {bounds[0]} to {bounds[1]}"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
         _fail(field, value, allowed)
@@ -132,19 +135,28 @@ class DenseNetConfig:
     def __post_init__(self) -> None:
         clean = {
             "input_shape": self._clean_input_shape(self.input_shape),
-            "block_layers": _as_int_tuple("block_layers", self.block_layers, BLOCK_COUNT_BOUNDS,
-                                          BLOCK_LAYER_BOUNDS, "dense blocks"),
+            "block_layers": _as_int_tuple(
+                "block_layers",
+                self.block_layers,
+                BLOCK_COUNT_BOUNDS,
+                BLOCK_LAYER_BOUNDS,
+                "dense blocks",
+            ),
             "bottleneck": self._clean_bool("bottleneck", self.bottleneck),
-            "compression": _as_float("compression", self.compression, "a number with 0 < θ ≤ 1",
-                                     lambda v: 0.0 < v <= 1.0),
-            "dropout_rate": _as_float("dropout_rate", self.dropout_rate,
-                                      "a number from 0 up to (not including) 1",
-                                      lambda v: 0.0 <= v < 1.0),
+            "compression": _as_float(
+                "compression", self.compression, "a number with 0 < θ ≤ 1", lambda v: 0.0 < v <= 1.0
+            ),
+            "dropout_rate": _as_float(
+                "dropout_rate",
+                self.dropout_rate,
+                "a number from 0 up to (not including) 1",
+                lambda v: 0.0 <= v < 1.0,
+            ),
             "stem": _as_choice("stem", self.stem, STEMS),
             "style": _as_choice("style", self.style, STYLES),
-            "classifier_activation": _as_choice("classifier_activation",
-                                                self.classifier_activation,
-                                                CLASSIFIER_ACTIVATIONS),
+            "classifier_activation": _as_choice(
+                "classifier_activation", self.classifier_activation, CLASSIFIER_ACTIVATIONS
+            ),
         }
         for field, (low, high) in INT_BOUNDS.items():
             value = getattr(self, field)
@@ -159,14 +171,25 @@ class DenseNetConfig:
         """Each transition halves the feature map (2x2 average pool), so it must stay >= 1 px."""
         transitions = len(self.block_layers) - 1
         height, width, _ = self.input_shape
-        if min(final_spatial_size(self.stem, height, transitions),
-               final_spatial_size(self.stem, width, transitions)) >= 1:
+        if (
+            min(
+                final_spatial_size(self.stem, height, transitions),
+                final_spatial_size(self.stem, width, transitions),
+            )
+            >= 1
+        ):
             return
-        minimum = next(size for size in range(1, SPATIAL_BOUNDS[1] + 1)
-                       if final_spatial_size(self.stem, size, transitions) >= 1)
-        _fail("input_shape", self.input_shape,
-              f"height and width of at least {minimum} px for the {self.stem!r} stem and "
-              f"{len(self.block_layers)} dense blocks")
+        minimum = next(
+            size
+            for size in range(1, SPATIAL_BOUNDS[1] + 1)
+            if final_spatial_size(self.stem, size, transitions) >= 1
+        )
+        _fail(
+            "input_shape",
+            self.input_shape,
+            f"height and width of at least {minimum} px for the {self.stem!r} stem and "
+            f"{len(self.block_layers)} dense blocks",
+        )
 
     @staticmethod
     def _clean_bool(field: str, value: Any) -> bool:
@@ -176,9 +199,11 @@ class DenseNetConfig:
 
     @staticmethod
     def _clean_input_shape(value: Any) -> tuple[int, int, int]:
-        allowed = (f"(height, width, channels) with height and width from {SPATIAL_BOUNDS[0]} to "
-                   f"{SPATIAL_BOUNDS[1]} and channels from {CHANNEL_BOUNDS[0]} to "
-                   f"{CHANNEL_BOUNDS[1]}")
+        allowed = (
+            f"(height, width, channels) with height and width from {SPATIAL_BOUNDS[0]} to "
+            f"{SPATIAL_BOUNDS[1]} and channels from {CHANNEL_BOUNDS[0]} to "
+            f"{CHANNEL_BOUNDS[1]}"
+        )
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 3:
             _fail("input_shape", value, allowed)
         try:
@@ -191,8 +216,10 @@ class DenseNetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
+        return {
+            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+            for f in dataclasses.fields(self)
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DenseNetConfig:
@@ -200,7 +227,8 @@ class DenseNetConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ValueError(f"unknown config field(s): {', '.join(unknown)}; "
-                             f"allowed: {', '.join(sorted(names))}")
+            raise ValueError(
+                f"unknown config field(s): {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(names))}"
+            )
         return cls(**values)
-

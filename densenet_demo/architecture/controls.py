@@ -56,32 +56,75 @@ CONTROLS = (
     Control("width", "Input width", "number", "input_shape", 1, row="input"),
     Control("channels", "Input channels", "number", "input_shape", 2, row="input"),
     Control("num_classes", "Classes", "number", "num_classes"),
-    Control("growth_rate", "Growth rate k", "slider", "growth_rate", minimum=1, maximum=64,
-            step=1, info="channels each dense layer adds"),
-    Control("block_layers", "Layers per dense block", "text", "block_layers",
-            info="1 to 6 blocks, comma-separated"),
-    Control("bottleneck", "Bottleneck (1×1 conv before the 3×3: -B)", "checkbox",
-            "bottleneck"),
-    Control("bn_size", "Bottleneck width (× k)", "slider", "bn_size", minimum=1, maximum=8,
-            step=1),
-    Control("compression", "Compression θ (transitions keep θ·m channels: -C)", "slider",
-            "compression", minimum=0.05, maximum=1.0, step=0.05),
+    Control(
+        "growth_rate",
+        "Growth rate k",
+        "slider",
+        "growth_rate",
+        minimum=1,
+        maximum=64,
+        step=1,
+        info="channels each dense layer adds",
+    ),
+    Control(
+        "block_layers",
+        "Layers per dense block",
+        "text",
+        "block_layers",
+        info="1 to 6 blocks, comma-separated",
+    ),
+    Control("bottleneck", "Bottleneck (1×1 conv before the 3×3: -B)", "checkbox", "bottleneck"),
+    Control("bn_size", "Bottleneck width (× k)", "slider", "bn_size", minimum=1, maximum=8, step=1),
+    Control(
+        "compression",
+        "Compression θ (transitions keep θ·m channels: -C)",
+        "slider",
+        "compression",
+        minimum=0.05,
+        maximum=1.0,
+        step=0.05,
+    ),
     Control("init_features", "Stem output channels", "number", "init_features"),
-    Control("stem", "Stem", "radio", "stem", choices=STEMS,
-            info="imagenet: 7×7/2 conv + 3×3/2 max-pool; cifar: 3×3 conv; article: 7×7/2 "
-                 "conv, no pool"),
-    Control("style", "Layer style", "radio", "style", choices=STYLES,
-            info="article: the seed article's simplified layers"),
-    Control("transition_features", "Fixed transition width (0 = use θ)", "number",
-            "transition_features"),
-    Control("dropout_rate", "Dropout after each conv", "slider", "dropout_rate", minimum=0.0,
-            maximum=0.9, step=0.05),
-    Control("classifier_activation", "Classifier activation", "dropdown",
-            "classifier_activation", choices=CLASSIFIER_ACTIVATIONS),
+    Control(
+        "stem",
+        "Stem",
+        "radio",
+        "stem",
+        choices=STEMS,
+        info="imagenet: 7×7/2 conv + 3×3/2 max-pool; cifar: 3×3 conv; article: 7×7/2 conv, no pool",
+    ),
+    Control(
+        "style",
+        "Layer style",
+        "radio",
+        "style",
+        choices=STYLES,
+        info="article: the seed article's simplified layers",
+    ),
+    Control(
+        "transition_features", "Fixed transition width (0 = use θ)", "number", "transition_features"
+    ),
+    Control(
+        "dropout_rate",
+        "Dropout after each conv",
+        "slider",
+        "dropout_rate",
+        minimum=0.0,
+        maximum=0.9,
+        step=0.05,
+    ),
+    Control(
+        "classifier_activation",
+        "Classifier activation",
+        "dropdown",
+        "classifier_activation",
+        choices=CLASSIFIER_ACTIVATIONS,
+    ),
 )
 # Not part of the architecture: the batch the memory estimate is for.
-BATCH_SIZE = Control("batch_size", "Batch size (for the memory estimate)", "number", None,
-                     default=DEFAULT_BATCH_SIZE)
+BATCH_SIZE = Control(
+    "batch_size", "Batch size (for the memory estimate)", "number", None, default=DEFAULT_BATCH_SIZE
+)
 CONTROL_NAMES = tuple(control.name for control in CONTROLS)
 
 
@@ -132,9 +175,14 @@ def preset_controls(name: str) -> dict[str, Any]:
 def check_batch_size(value: Any) -> int:
     """The memory estimate's batch size; `ValueError` names it unless an integer 1..4096."""
     # The range first: it refuses NaN, infinity and huge ints before int() could overflow.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not 1 <= value <= MAX_BATCH_SIZE or value != int(value):
-        raise ValueError(f"batch_size={short_repr(value)} is invalid: allowed an integer "
-                         f"from 1 to {MAX_BATCH_SIZE}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 1 <= value <= MAX_BATCH_SIZE
+        or value != int(value)
+    ):
+        raise ValueError(
+            f"batch_size={short_repr(value)} is invalid: allowed an integer "
+            f"from 1 to {MAX_BATCH_SIZE}"
+        )
     return int(value)
-

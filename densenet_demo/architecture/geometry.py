@@ -22,9 +22,13 @@ class Step(NamedTuple):
 
 STEM_STEPS = {
     # Keras' ImageNet stem, ZeroPadding included, so weights and shapes match.
-    "imagenet": (Step("conv1_pad", "zero_padding", 3),
-                 Step("conv1_conv", "conv", 7, 2, "valid"), Step("conv1", "bn_relu"),
-                 Step("pool1_pad", "zero_padding", 1), Step("pool1", "max_pool", 3, 2, "valid")),
+    "imagenet": (
+        Step("conv1_pad", "zero_padding", 3),
+        Step("conv1_conv", "conv", 7, 2, "valid"),
+        Step("conv1", "bn_relu"),
+        Step("pool1_pad", "zero_padding", 1),
+        Step("pool1", "max_pool", 3, 2, "valid"),
+    ),
     "cifar": (Step("conv1_conv", "conv", 3),),
     # The seed article's stem: a 7x7/2 'same' conv, no pooling.
     "article": (Step("conv1_conv", "conv", 7, 2), Step("conv1", "bn_relu")),

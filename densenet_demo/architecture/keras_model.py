@@ -20,9 +20,14 @@ def _keras_layer(spec: LayerSpec, config: DenseNetConfig) -> keras.layers.Layer:
 
     kind, name = spec.kind, spec.name
     if kind == "conv":
-        return keras.layers.Conv2D(spec.filters, spec.kernel, strides=spec.stride,
-                                   padding=spec.padding, use_bias=uses_conv_bias(config),
-                                   name=name)
+        return keras.layers.Conv2D(
+            spec.filters,
+            spec.kernel,
+            strides=spec.stride,
+            padding=spec.padding,
+            use_bias=uses_conv_bias(config),
+            name=name,
+        )
     if kind == "batch_norm":
         return keras.layers.BatchNormalization(axis=-1, epsilon=bn_epsilon(config), name=name)
     if kind == "relu":

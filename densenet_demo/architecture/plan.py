@@ -78,34 +78,72 @@ class _Planner:
         self.stage = "stem"
         self.add("input_layer", "input", config.input_shape, inputs=())
 
-    def add(self, name: str, kind: str, shape: tuple[int, ...],
-            inputs: tuple[str, ...] | None = None,
-            trunk: bool = False, params: int = 0, trainable: int = 0, macs: int = 0,
-            filters: int = 0, kernel: int = 0, stride: int = 1, padding: str = "valid") -> str:
+    def add(
+        self,
+        name: str,
+        kind: str,
+        shape: tuple[int, ...],
+        inputs: tuple[str, ...] | None = None,
+        trunk: bool = False,
+        params: int = 0,
+        trainable: int = 0,
+        macs: int = 0,
+        filters: int = 0,
+        kernel: int = 0,
+        stride: int = 1,
+        padding: str = "valid",
+    ) -> str:
         # tuple.__new__ skips NamedTuple's keyword wrapper: this runs ~1,000 times a summary.
-        self.layers.append(tuple.__new__(LayerSpec, (
-            name, kind, (self.last,) if inputs is None else inputs, shape, self.stage, trunk,
-            params, trainable, macs, filters, kernel, stride, padding)))
+        self.layers.append(
+            tuple.__new__(
+                LayerSpec,
+                (
+                    name,
+                    kind,
+                    (self.last,) if inputs is None else inputs,
+                    shape,
+                    self.stage,
+                    trunk,
+                    params,
+                    trainable,
+                    macs,
+                    filters,
+                    kernel,
+                    stride,
+                    padding,
+                ),
+            )
+        )
         self.last, self.shape = name, shape
         return name
 
-    def conv(self, name: str, filters: int, kernel: int, stride: int = 1,
-             padding: str = "same") -> str:
+    def conv(
+        self, name: str, filters: int, kernel: int, stride: int = 1, padding: str = "same"
+    ) -> str:
         height, width, channels = self.shape
-        height, width = (step_output_side("conv", side, kernel, stride, padding)
-                         for side in (height, width))
+        height, width = (
+            step_output_side("conv", side, kernel, stride, padding) for side in (height, width)
+        )
         weights = kernel * kernel * channels * filters
         params = weights + filters if self.bias else weights
-        return self.add(name, "conv", (height, width, filters), params=params, trainable=params,
-                        macs=weights * height * width, filters=filters, kernel=kernel,
-                        stride=stride, padding=padding)
+        return self.add(
+            name,
+            "conv",
+            (height, width, filters),
+            params=params,
+            trainable=params,
+            macs=weights * height * width,
+            filters=filters,
+            kernel=kernel,
+            stride=stride,
+            padding=padding,
+        )
 
     def bn_relu(self, prefix: str) -> str:
         """BatchNorm then ReLU, named `<prefix>_bn`/`<prefix>_relu` (Keras' head: `bn`/`relu`)."""
         join = prefix + "_" if prefix else ""
         channels = self.shape[-1]  # gamma, beta trainable; moving mean and variance not
-        self.add(join + "bn", "batch_norm", self.shape, params=4 * channels,
-                 trainable=2 * channels)
+        self.add(join + "bn", "batch_norm", self.shape, params=4 * channels, trainable=2 * channels)
         return self.add(join + "relu", "relu", self.shape)
 
     def dropout(self, name: str) -> None:
@@ -114,20 +152,23 @@ class _Planner:
 
     def pad(self, name: str, amount: int) -> str:
         height, width, channels = self.shape
-        return self.add(name, "zero_padding", (height + 2 * amount, width + 2 * amount, channels),
-                        kernel=amount)
+        return self.add(
+            name, "zero_padding", (height + 2 * amount, width + 2 * amount, channels), kernel=amount
+        )
 
     def pool(self, name: str, kind: str, size: int, stride: int) -> str:
         height, width, channels = self.shape
-        height, width = (step_output_side(kind, side, size, stride, "valid")
-                         for side in (height, width))
+        height, width = (
+            step_output_side(kind, side, size, stride, "valid") for side in (height, width)
+        )
         return self.add(name, kind, (height, width, channels), kernel=size, stride=stride)
 
     def stem(self) -> None:
         for step in STEM_STEPS[self.config.stem]:
             if step.kind == "conv":
-                self.conv(step.name, self.config.init_features, step.kernel, step.stride,
-                          step.padding)
+                self.conv(
+                    step.name, self.config.init_features, step.kernel, step.stride, step.padding
+                )
             elif step.kind == "bn_relu":
                 self.bn_relu(step.name)
             elif step.kind == "zero_padding":
@@ -148,9 +189,13 @@ class _Planner:
         self.dropout(prefix + "_2_drop")
         new = self.last
         height, width, _ = input_shape
-        self.add(prefix + "_concat", "concatenate",
-                 (height, width, input_shape[-1] + self.config.growth_rate),
-                 inputs=(block_input, new), trunk=True)
+        self.add(
+            prefix + "_concat",
+            "concatenate",
+            (height, width, input_shape[-1] + self.config.growth_rate),
+            inputs=(block_input, new),
+            trunk=True,
+        )
 
     def transition(self, prefix: str) -> None:
         self.bn_relu(prefix)
@@ -166,8 +211,15 @@ class _Planner:
         self.add("avg_pool", "global_avg_pool", (self.shape[-1],))
         classes = self.config.num_classes
         weights = self.shape[-1] * classes
-        self.add("predictions", "dense", (classes,), params=weights + classes,
-                 trainable=weights + classes, macs=weights, filters=classes)
+        self.add(
+            "predictions",
+            "dense",
+            (classes,),
+            params=weights + classes,
+            trainable=weights + classes,
+            macs=weights,
+            filters=classes,
+        )
 
     def mark_trunk(self) -> None:
         self.layers[-1] = self.layers[-1]._replace(trunk=True)

@@ -25,25 +25,51 @@ def headline(summary: Summary, batch_size: int) -> list[tuple[str, str]]:
     return [
         ("Depth", f"{summary.depth} (conv + dense layers)"),
         ("Parameters", f"{summary.total_params:,} ({human(summary.total_params)})"),
-        ("Trainable / non-trainable",
-         f"{summary.trainable_params:,} / {summary.non_trainable_params:,}"),
-        ("MACs per image", f"{summary.macs:,} ({human(summary.macs)}; "
-                           f"{human(summary.flops, 'FLOPs')})"),
+        (
+            "Trainable / non-trainable",
+            f"{summary.trainable_params:,} / {summary.non_trainable_params:,}",
+        ),
+        (
+            "MACs per image",
+            f"{summary.macs:,} ({human(summary.macs)}; {human(summary.flops, 'FLOPs')})",
+        ),
         ("Weights (float32)", human(summary.param_bytes, "B")),
         (f"Training activations, batch {batch_size}: naive", human(memory.naive_bytes, "B")),
-        (f"Training activations, batch {batch_size}: shared-memory",
-         human(memory.shared_bytes, "B")),
+        (
+            f"Training activations, batch {batch_size}: shared-memory",
+            human(memory.shared_bytes, "B"),
+        ),
         ("Keras layers", f"{len(summary.layers):,}"),
     ]
 
 
 def layer_table(summary: Summary) -> tuple[list[str], list[list]]:
     """(column names, rows) of the per-layer table."""
-    columns = ["#", "layer", "kind", "stage", "output shape", "params", "MACs", "activations",
-               "concatenates"]
-    rows = [[index, row.name, row.kind, row.stage, "×".join(map(str, row.output_shape)),
-             row.params, row.macs, row.activations, " + ".join(row.concatenates)]
-            for index, row in enumerate(summary.layers)]
+    columns = [
+        "#",
+        "layer",
+        "kind",
+        "stage",
+        "output shape",
+        "params",
+        "MACs",
+        "activations",
+        "concatenates",
+    ]
+    rows = [
+        [
+            index,
+            row.name,
+            row.kind,
+            row.stage,
+            "×".join(map(str, row.output_shape)),
+            row.params,
+            row.macs,
+            row.activations,
+            " + ".join(row.concatenates),
+        ]
+        for index, row in enumerate(summary.layers)
+    ]
     return columns, rows
 
 
@@ -54,13 +80,17 @@ def stage_table(summary: Summary) -> tuple[list[str], list[list]]:
 
 def preset_table() -> str:
     """Markdown: every preset's depth, parameters, MACs and input, like the paper's tables."""
-    lines = ["| preset | what it is | depth | parameters | MACs | input |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| preset | what it is | depth | parameters | MACs | input |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, config in PRESETS.items():
         summary = summarize(config)
-        lines.append(f"| `{name}` | {PRESET_INFO[name].title} | {summary.depth} | "
-                     f"{human(summary.total_params)} | {human(summary.macs)} | "
-                     f"{'×'.join(map(str, config.input_shape))} |")
+        lines.append(
+            f"| `{name}` | {PRESET_INFO[name].title} | {summary.depth} | "
+            f"{human(summary.total_params)} | {human(summary.macs)} | "
+            f"{'×'.join(map(str, config.input_shape))} |"
+        )
     return "\n".join(lines)
 
 
@@ -71,7 +101,8 @@ def text_table(columns: list[str], rows: list[list]) -> str:
     numeric = [all(isinstance(row[i], int) for row in rows) for i in range(len(columns))]
 
     def line(values):
-        return "  ".join(v.rjust(w) if n else v.ljust(w)
-                         for v, w, n in zip(values, widths, numeric)).rstrip()
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)
+        ).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])

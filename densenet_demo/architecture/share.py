@@ -50,9 +50,12 @@ def from_query(params: dict[str, str]) -> DenseNetConfig:
 
 def config_code(config: DenseNetConfig) -> str:
     """Python that rebuilds `config` with this package, ready to copy."""
-    arguments = "".join(f"    {f.name}={getattr(config, f.name)!r},\n"
-                        for f in dataclasses.fields(config))
-    return ("from densenet_demo import DenseNetConfig, build_model\n\n"
-            f"config = DenseNetConfig(\n{arguments})\n"
-            "model = build_model(config)  # a keras.Model\n"
-            "model.summary()\n")
+    arguments = "".join(
+        f"    {f.name}={getattr(config, f.name)!r},\n" for f in dataclasses.fields(config)
+    )
+    return (
+        "from densenet_demo import DenseNetConfig, build_model\n\n"
+        f"config = DenseNetConfig(\n{arguments})\n"
+        "model = build_model(config)  # a keras.Model\n"
+        "model.summary()\n"
+    )

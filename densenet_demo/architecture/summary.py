@@ -62,8 +62,11 @@ class Summary:
         self.depth = columns["kind"].count("conv") + columns["kind"].count("dense")
         sizes = list(map(math.prod, columns["output_shape"]))  # LayerSpec.activations, in C
         self._naive = sum(sizes)
-        shared = [size for name, stage, size in zip(columns["name"], columns["stage"], sizes)
-                  if stage[0] == "b" and name.endswith(_SHARED_SUFFIXES)]  # in dense blocks
+        shared = [
+            size
+            for name, stage, size in zip(columns["name"], columns["stage"], sizes)
+            if stage[0] == "b" and name.endswith(_SHARED_SUFFIXES)
+        ]  # in dense blocks
         self._shared = self._naive - sum(shared) + 2 * max(shared)
 
     @property
@@ -102,8 +105,10 @@ class Summary:
         }
         for what, value in measured.items():
             if value > BUILD_LIMITS[what]:
-                return (f"model too large to build here: {value:,.0f} {what} exceeds the limit of "
-                        f"{BUILD_LIMITS[what]:,}")
+                return (
+                    f"model too large to build here: {value:,.0f} {what} exceeds the limit of "
+                    f"{BUILD_LIMITS[what]:,}"
+                )
         return None
 
 

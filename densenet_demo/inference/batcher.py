@@ -21,8 +21,9 @@ class MicroBatcher:
     together (up to `max_batch_size`). It never waits for company: a lone request runs at
     once, and requests that arrive during a forward pass form the next batch."""
 
-    def __init__(self, batch_fn: Callable[[np.ndarray], np.ndarray],
-                 max_batch_size: int = 16) -> None:
+    def __init__(
+        self, batch_fn: Callable[[np.ndarray], np.ndarray], max_batch_size: int = 16
+    ) -> None:
         self._batch_fn, self._max_batch_size = batch_fn, max_batch_size
         self._requests: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
         # The sizes of the latest batches, for tests and benchmarks; bounded, as the server

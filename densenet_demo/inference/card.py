@@ -74,6 +74,7 @@ class ModelCard:
         Raises `ValueError`, one sentence naming `source` and the field, for anything missing,
         of the wrong type or inconsistent (class count, confusion matrix size).
         """
+
         def refuse(reason: str) -> ValueError:
             return ValueError(f"{source} is not a valid model card: {reason}.")
 
@@ -98,8 +99,9 @@ class ModelCard:
                 fields[name] = check(value)
             except (ValueError, TypeError) as error:
                 detail = f" ({error})" if str(error) else ""
-                raise refuse(f"field {name!r} must be {what}, not "
-                             f"{short_repr(value)}{detail}") from None
+                raise refuse(
+                    f"field {name!r} must be {what}, not {short_repr(value)}{detail}"
+                ) from None
         card = cls(**fields)
         card._check_consistency(refuse)
         return card
@@ -107,19 +109,24 @@ class ModelCard:
     def _check_consistency(self, refuse: Callable[[str], ValueError]) -> None:
         classes = len(self.class_names)
         if classes != self.config.num_classes:
-            raise refuse(f"field 'class_names' has {classes} names for a config with "
-                         f"{self.config.num_classes} classes")
+            raise refuse(
+                f"field 'class_names' has {classes} names for a config with "
+                f"{self.config.num_classes} classes"
+            )
         if self.confusion_matrix is not None and (
-                len(self.confusion_matrix) != classes
-                or any(len(row) != classes for row in self.confusion_matrix)):
+            len(self.confusion_matrix) != classes
+            or any(len(row) != classes for row in self.confusion_matrix)
+        ):
             raise refuse(f"field 'confusion_matrix' must be {classes} x {classes}")
         if (self.mistakes_file is None) != (self.mistakes_sha256 is None):
             raise refuse("fields 'mistakes_file' and 'mistakes_sha256' come together")
         for name in ("mean", "std"):
             value = getattr(self.preprocessing, name)
             if isinstance(value, tuple) and len(value) != self.config.input_shape[-1]:
-                raise refuse(f"field 'preprocessing' has a {name} of {len(value)} values for "
-                             f"{self.config.input_shape[-1]} channels")
+                raise refuse(
+                    f"field 'preprocessing' has a {name} of {len(value)} values for "
+                    f"{self.config.input_shape[-1]} channels"
+                )
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -136,8 +143,10 @@ class ModelCard:
             if isinstance(value, DenseNetConfig):
                 value = value.to_dict()
             elif isinstance(value, Preprocessing):
-                value = {key: list(item) if isinstance(item, tuple) else item
-                         for key, item in dataclasses.asdict(value).items()}
+                value = {
+                    key: list(item) if isinstance(item, tuple) else item
+                    for key, item in dataclasses.asdict(value).items()
+                }
             elif isinstance(value, tuple):
                 value = [list(item) if isinstance(item, tuple) else item for item in value]
             values[field.name] = value
@@ -148,6 +157,7 @@ class ModelCard:
 
 
 # Readers of the stored values: each returns the typed value or raises ValueError/TypeError.
+
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
@@ -162,8 +172,7 @@ def _integer(value: Any) -> int:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError("")
     return float(value)
 
@@ -216,15 +225,20 @@ def _per_channel(value: Any) -> float | tuple[float, ...]:
 
 def _preprocessing(value: Any) -> Preprocessing:
     values = _object(value)
-    missing = [field.name for field in dataclasses.fields(Preprocessing)
-               if field.name not in values]
+    missing = [
+        field.name for field in dataclasses.fields(Preprocessing) if field.name not in values
+    ]
     if missing:
         raise ValueError(f"{missing[0]!r} is missing")
     if values["kind"] not in MODEL_INPUTS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, MODEL_INPUTS))}")
-    return Preprocessing(kind=values["kind"], input=_text(values["input"]),
-                         scale=_number(values["scale"]), mean=_per_channel(values["mean"]),
-                         std=_per_channel(values["std"]))
+    return Preprocessing(
+        kind=values["kind"],
+        input=_text(values["input"]),
+        scale=_number(values["scale"]),
+        mean=_per_channel(values["mean"]),
+        std=_per_channel(values["std"]),
+    )
 
 
 # field: (reader, what it must be, required in a stored card)

@@ -20,8 +20,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"  # the shipped mod
 class Classifier:
     """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays."""
 
-    def __init__(self, model, card: ModelCard, isolated: bool = False,
-                 weights_path: Path | None = None) -> None:
+    def __init__(
+        self, model, card: ModelCard, isolated: bool = False, weights_path: Path | None = None
+    ) -> None:
         from .litert import LiteRTForward
 
         self.model = model
@@ -32,8 +33,10 @@ class Classifier:
         preprocessing = card.preprocessing
         self._to_model_input = MODEL_INPUTS[preprocessing.kind]
         # Scalars (Fashion-MNIST) or one value per channel (ImageNet), broadcast over pixels.
-        self._scale, self._mean, self._std = (np.asarray(value, np.float32) for value in (
-            preprocessing.scale, preprocessing.mean, preprocessing.std))
+        self._scale, self._mean, self._std = (
+            np.asarray(value, np.float32)
+            for value in (preprocessing.scale, preprocessing.mean, preprocessing.std)
+        )
         self._forward = LiteRTForward(model, isolated)
         self._forward(np.zeros((1, *self.input_shape), np.float32))  # warm up
 
@@ -50,8 +53,10 @@ class Classifier:
         shapes = [(height, width)] * (channels == 1) + [(height, width, channels)]
         if images.dtype != np.uint8 or images.shape[1:] not in shapes:
             allowed = " or ".join(f"(N, {', '.join(map(str, shape))})" for shape in shapes)
-            raise ValueError(f"images of dtype {images.dtype} and shape {images.shape} are not "
-                             f"supported: give uint8 {allowed}")
+            raise ValueError(
+                f"images of dtype {images.dtype} and shape {images.shape} are not "
+                f"supported: give uint8 {allowed}"
+            )
         return self._forward(self.standardise(images))
 
     def model_input(self, image) -> np.ndarray:
@@ -65,15 +70,19 @@ class Classifier:
         return self._to_model_input(open_image(image))
 
     def check_top_k(self, top_k) -> int:
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) \
-                or not 1 <= top_k <= len(self.class_names):
-            raise ValueError(f"top_k={top_k!r} is invalid: allowed an integer from 1 to "
-                             f"{len(self.class_names)}")
+        if (
+            isinstance(top_k, bool)
+            or not isinstance(top_k, (int, np.integer))
+            or not 1 <= top_k <= len(self.class_names)
+        ):
+            raise ValueError(
+                f"top_k={top_k!r} is invalid: allowed an integer from 1 to {len(self.class_names)}"
+            )
         return int(top_k)
 
     def top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
         """(label, probability) of the `top_k` most probable classes, most probable first."""
-        order = np.argsort(probabilities)[::-1][:self.check_top_k(top_k)]
+        order = np.argsort(probabilities)[::-1][: self.check_top_k(top_k)]
         return [(self.class_names[i], float(probabilities[i])) for i in order]
 
     def predict(self, image, top_k: int = 5) -> list[tuple[str, float]]:
@@ -84,14 +93,17 @@ class Classifier:
 
 def _card_path(name: str, weights_dir: str | Path | None) -> Path:
     """`<name>.json` in `weights_dir`, else in the shipped weights/."""
-    directories = list(dict.fromkeys(([Path(weights_dir)] if weights_dir is not None else [])
-                                     + [WEIGHTS_DIR]))
+    directories = list(
+        dict.fromkeys(([Path(weights_dir)] if weights_dir is not None else []) + [WEIGHTS_DIR])
+    )
     for directory in directories:
         if (directory / f"{name}.json").is_file():
             return directory / f"{name}.json"
     cards = sorted({path.stem for directory in directories for path in directory.glob("*.json")})
-    raise ValueError(f"model {name!r} has no card in {' or '.join(map(str, directories))}: "
-                     f"available {', '.join(cards + list(imagenet.WEIGHT_FILES))}")
+    raise ValueError(
+        f"model {name!r} has no card in {' or '.join(map(str, directories))}: "
+        f"available {', '.join(cards + list(imagenet.WEIGHT_FILES))}"
+    )
 
 
 def _checked_card(name: str, weights_dir: str | Path | None) -> tuple[ModelCard, Path]:
@@ -101,13 +113,16 @@ def _checked_card(name: str, weights_dir: str | Path | None) -> tuple[ModelCard,
     weights_path = card_path.parent / card.weights_file
     digest = sha256_of(weights_path) if weights_path.is_file() else "missing"
     if digest != card.weights_sha256:
-        raise ValueError(f"{weights_path} does not match its model card (SHA-256 {digest}, "
-                         f"card says {card.weights_sha256}): refusing to load it")
+        raise ValueError(
+            f"{weights_path} does not match its model card (SHA-256 {digest}, "
+            f"card says {card.weights_sha256}): refusing to load it"
+        )
     return card, weights_path
 
 
-def load_classifier(name: str = "fashion", weights_dir: str | Path | None = None,
-                    isolated: bool = False) -> Classifier:
+def load_classifier(
+    name: str = "fashion", weights_dir: str | Path | None = None, isolated: bool = False
+) -> Classifier:
     """The model `name`: Keras' ImageNet weights for densenet121/169/201 (from `weights_dir`
     under their published names, else Keras' cache or a download: `imagenet.weights_path`),
     or a model this project trained, `<name>.json` and its weights in `weights_dir`, else in
@@ -127,6 +142,7 @@ def load_classifier(name: str = "fashion", weights_dir: str | Path | None = None
     try:
         model.load_weights(weights_path)  # a legacy .h5 (Keras' ImageNet files) loads by order
     except (ValueError, OSError) as error:
-        raise ValueError(f"{weights_path} is not a weights file for {name} "
-                         f"({str(error).splitlines()[0]}).") from None
+        raise ValueError(
+            f"{weights_path} is not a weights file for {name} ({str(error).splitlines()[0]})."
+        ) from None
     return Classifier(model, card, isolated, weights_path)

@@ -61,7 +61,7 @@ def _block_readers(config: DenseNetConfig) -> list[_BlockReaders]:
             elif spec.kind == "concatenate":
                 boundaries.append(spec.output_shape[-1])
                 waiting = True
-        after = next(spec for spec in plan[positions[-1] + 1:] if spec.kind in ("conv", "dense"))
+        after = next(spec for spec in plan[positions[-1] + 1 :] if spec.kind in ("conv", "dense"))
         readers.append(after.name)
         last = "classifier" if after.kind == "dense" else f"transition {block}"
         labels = tuple(f"layer {n}" for n in range(1, len(readers))) + (last,)
@@ -82,11 +82,13 @@ def feature_reuse(model, config: DenseNetConfig) -> list[ReuseGrid]:
         for reader, name in enumerate(block.readers):
             kernel = np.asarray(model.get_layer(name).get_weights()[0])
             if kernel.shape[-2] != bounds[reader + 1]:
-                raise ValueError(f"layer {name} reads {kernel.shape[-2]} channels but the config "
-                                 f"plans {bounds[reader + 1]}: the model was not built from it")
+                raise ValueError(
+                    f"layer {name} reads {kernel.shape[-2]} channels but the config "
+                    f"plans {bounds[reader + 1]}: the model was not built from it"
+                )
             # The input-channel axis is -2 for Conv2D (h, w, in, out) and Dense (in, out) alike.
             magnitude = np.abs(np.moveaxis(kernel, -2, 0)).reshape(kernel.shape[-2], -1)
             for source in range(reader + 1):
-                mean_abs[source, reader] = magnitude[bounds[source]:bounds[source + 1]].mean()
+                mean_abs[source, reader] = magnitude[bounds[source] : bounds[source + 1]].mean()
         grids.append(ReuseGrid(block.block, sources, block.labels, mean_abs))
     return grids

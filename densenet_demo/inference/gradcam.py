@@ -41,8 +41,10 @@ def default_layer_name(model) -> str:
     for pooling in reversed(model.layers):
         if isinstance(pooling, keras.layers.GlobalAveragePooling2D):
             return next(layer.name for layer in model.layers if layer.output is pooling.input)
-    raise ValueError(f"model {model.name!r} has no global average pooling layer to find its last "
-                     "feature map by: give layer_name, a layer with a 4-D output")
+    raise ValueError(
+        f"model {model.name!r} has no global average pooling layer to find its last "
+        "feature map by: give layer_name, a layer with a 4-D output"
+    )
 
 
 class _GradCam:
@@ -55,11 +57,15 @@ class _GradCam:
         try:
             features = model.get_layer(layer_name).output
         except ValueError:
-            raise ValueError(f"layer_name={layer_name!r} is invalid: model {model.name!r} has "
-                             "no layer of that name") from None
+            raise ValueError(
+                f"layer_name={layer_name!r} is invalid: model {model.name!r} has "
+                "no layer of that name"
+            ) from None
         if len(features.shape) != 4:
-            raise ValueError(f"layer_name={layer_name!r} is invalid: its output has shape "
-                             f"{tuple(features.shape)}; allowed a layer with a 4-D feature map")
+            raise ValueError(
+                f"layer_name={layer_name!r} is invalid: its output has shape "
+                f"{tuple(features.shape)}; allowed a layer with a 4-D feature map"
+            )
         # The score is the last layer's pre-activation: a confident softmax saturates (its
         # gradient vanishes, exactly 0 in float32), while the logit keeps the same ranking.
         last = model.layers[-1]
@@ -71,9 +77,13 @@ class _GradCam:
         self.classes = int(model.output.shape[-1])
         self.input_shape = tuple(model.input_shape[1:])
         self._model = keras.Model(model.inputs, [features, scores])
-        self.compute = tf.function(self._compute, input_signature=[
-            tf.TensorSpec((None, *self.input_shape), tf.float32),
-            tf.TensorSpec((None,), tf.int32)])
+        self.compute = tf.function(
+            self._compute,
+            input_signature=[
+                tf.TensorSpec((None, *self.input_shape), tf.float32),
+                tf.TensorSpec((None,), tf.int32),
+            ],
+        )
 
     def _compute(self, images, class_indices):
         import tensorflow as tf
@@ -108,13 +118,15 @@ def _grad_cam_for(model, layer_name: str | None) -> _GradCam:
 
 def _class_indices(class_index, count: int, classes: int) -> np.ndarray:
     indices = [class_index] if np.ndim(class_index) == 0 else list(class_index)
-    allowed = f"an integer from 0 to {classes - 1}" + (f", or {count} of them" if count > 1
-                                                       else "")
+    allowed = f"an integer from 0 to {classes - 1}" + (f", or {count} of them" if count > 1 else "")
     if len(indices) == 1:
         indices = indices * count
-    if len(indices) != count or any(isinstance(i, (bool, np.bool_))
-                                    or not isinstance(i, (int, np.integer))
-                                    or not 0 <= i < classes for i in indices):
+    if len(indices) != count or any(
+        isinstance(i, (bool, np.bool_))
+        or not isinstance(i, (int, np.integer))
+        or not 0 <= i < classes
+        for i in indices
+    ):
         raise ValueError(f"class_index={class_index!r} is invalid: allowed {allowed}")
     return np.asarray(indices, np.int32)
 
@@ -137,13 +149,20 @@ def gradcam(model, inputs, class_index, layer_name: str | None = None) -> np.nda
     images = np.asarray(inputs, np.float32)
     single = images.ndim == len(explainer.input_shape)
     batch = images[None] if single else images
-    if batch.ndim != len(explainer.input_shape) + 1 or any(
+    if (
+        batch.ndim != len(explainer.input_shape) + 1
+        or any(
             expected is not None and size != expected
-            for size, expected in zip(batch.shape[1:], explainer.input_shape)) \
-            or not batch.shape[0] or not np.isfinite(batch).all():
+            for size, expected in zip(batch.shape[1:], explainer.input_shape)
+        )
+        or not batch.shape[0]
+        or not np.isfinite(batch).all()
+    ):
         shape = tuple("?" if size is None else size for size in explainer.input_shape)
-        raise ValueError(f"inputs of shape {np.shape(inputs)} are invalid: allowed finite "
-                         f"numbers shaped {shape} or (N, {', '.join(map(str, shape))})")
+        raise ValueError(
+            f"inputs of shape {np.shape(inputs)} are invalid: allowed finite "
+            f"numbers shaped {shape} or (N, {', '.join(map(str, shape))})"
+        )
     indices = _class_indices(class_index, len(batch), explainer.classes)
     heat = explainer.compute(batch, indices).numpy()
     return heat[0] if single else heat
@@ -157,8 +176,10 @@ def _check_box(box, size: tuple[int, int]) -> tuple[float, float, float, float]:
     except (TypeError, ValueError):
         left = top = right = bottom = math.nan
     if not all(map(math.isfinite, (left, top, right, bottom))) or right <= left or bottom <= top:
-        raise ValueError(f"box={box!r} is invalid: allowed (left, top, right, bottom), finite "
-                         "numbers with left < right and top < bottom")
+        raise ValueError(
+            f"box={box!r} is invalid: allowed (left, top, right, bottom), finite "
+            "numbers with left < right and top < bottom"
+        )
     return left, top, right, bottom
 
 
@@ -172,10 +193,16 @@ def heatmap_on_image(heatmap, size: tuple[int, int], box=None) -> Image.Image:
     input. Raises `ValueError` naming `heatmap` or `box` when either is malformed.
     """
     heat = np.asarray(heatmap, np.float32)
-    if heat.ndim != 2 or not heat.size or not np.isfinite(heat).all() or heat.min() < 0 \
-            or heat.max() > 1:
-        raise ValueError(f"heatmap of shape {heat.shape} is invalid: allowed a 2-D array of "
-                         "numbers from 0 to 1")
+    if (
+        heat.ndim != 2
+        or not heat.size
+        or not np.isfinite(heat).all()
+        or heat.min() < 0
+        or heat.max() > 1
+    ):
+        raise ValueError(
+            f"heatmap of shape {heat.shape} is invalid: allowed a 2-D array of numbers from 0 to 1"
+        )
     left, top, right, bottom = _check_box(box, size)
     rows, cols = heat.shape
     scale_x, scale_y = cols / (right - left), rows / (bottom - top)
@@ -187,23 +214,37 @@ def heatmap_on_image(heatmap, size: tuple[int, int], box=None) -> Image.Image:
     if x1 > x0 and y1 > y0:
         # Resizing just the matching part of the heat map is separable, so ~10x faster on a
         # photo than an affine transform of the whole.
-        source = (max(0.0, (x0 - left) * scale_x), max(0.0, (y0 - top) * scale_y),
-                  min(cols, (x1 - left) * scale_x), min(rows, (y1 - top) * scale_y))
+        source = (
+            max(0.0, (x0 - left) * scale_x),
+            max(0.0, (y0 - top) * scale_y),
+            min(cols, (x1 - left) * scale_x),
+            min(rows, (y1 - top) * scale_y),
+        )
         levels = Image.fromarray(np.round(heat * 255).astype(np.uint8))
-        placed.paste(levels.resize((x1 - x0, y1 - y0), Image.Resampling.BICUBIC, box=source),
-                     (x0, y0))
+        placed.paste(
+            levels.resize((x1 - x0, y1 - y0), Image.Resampling.BICUBIC, box=source), (x0, y0)
+        )
     return placed
 
 
 # One lookup table per colour channel: 256 heat levels interpolated along HEATMAP_COLORS.
-_CHANNEL_TABLES = [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(HEATMAP_COLORS)),
-                             HEATMAP_COLORS[:, channel]).round().astype(int).tolist()
-                   for channel in range(3)]
+_CHANNEL_TABLES = [
+    np.interp(
+        np.linspace(0, 1, 256), np.linspace(0, 1, len(HEATMAP_COLORS)), HEATMAP_COLORS[:, channel]
+    )
+    .round()
+    .astype(int)
+    .tolist()
+    for channel in range(3)
+]
 
 
 def _checked_opacity(opacity) -> float:
-    if isinstance(opacity, bool) or not isinstance(opacity, (int, float, np.number)) \
-            or not 0.0 <= float(opacity) <= 1.0:  # NaN fails the comparison too
+    if (
+        isinstance(opacity, bool)
+        or not isinstance(opacity, (int, float, np.number))
+        or not 0.0 <= float(opacity) <= 1.0
+    ):  # NaN fails the comparison too
         raise ValueError(f"opacity={opacity!r} is invalid: allowed a number from 0 to 1")
     return float(opacity)
 
@@ -222,8 +263,7 @@ def overlay(image: Image.Image, heatmap, opacity: float, box=None) -> Image.Imag
     return Image.blend(picture, colours, opacity)
 
 
-def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image, Image.Image,
-                                                                     str]:
+def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image, Image.Image, str]:
     """(heat map on the upload, heat map on the model input, one line naming the class).
 
     Raises `ValueError` in one sentence for an unreadable image or an opacity outside [0, 1].
@@ -236,11 +276,15 @@ def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image,
     heat = gradcam(classifier.model, classifier.standardise(seen[None])[0], chosen)
 
     shrink = min(1.0, DISPLAY_SIDE / max(picture.size))
-    shown = picture.resize((max(1, round(picture.width * shrink)),
-                            max(1, round(picture.height * shrink))), Image.Resampling.LANCZOS)
+    shown = picture.resize(
+        (max(1, round(picture.width * shrink)), max(1, round(picture.height * shrink))),
+        Image.Resampling.LANCZOS,
+    )
     on_upload = overlay(shown, heat, opacity, tuple(edge * shrink for edge in box))
     on_input = overlay(enlarged(seen), heat, opacity)
-    caption = (f"Grad-CAM for **{classifier.class_names[chosen]}** "
-               f"({probabilities[chosen]:.1%}): red marks the pixels that raised this class's "
-               f"score most, blue those that did not.")
+    caption = (
+        f"Grad-CAM for **{classifier.class_names[chosen]}** "
+        f"({probabilities[chosen]:.1%}): red marks the pixels that raised this class's "
+        f"score most, blue those that did not."
+    )
     return on_upload, on_input, caption

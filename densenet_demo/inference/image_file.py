@@ -25,14 +25,17 @@ MAX_FILE_BYTES = 10 * 2**20  # larger uploads get HTTP 413 from the server (ui/h
 # warns, so `_opened` compares the size itself; a warnings filter would not do: it is global
 # state that any catch_warnings() block in another thread (Gradio has some) swaps out.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-UNREADABLE_IMAGE = ("This file could not be read as an image: upload a PNG, JPEG, WebP, GIF or "
-                    "BMP picture.")
+UNREADABLE_IMAGE = (
+    "This file could not be read as an image: upload a PNG, JPEG, WebP, GIF or BMP picture."
+)
 
 
 def _too_large(pixels: str) -> ValueError:
     side = math.isqrt(MAX_PIXELS)
-    return ValueError(f"This image is too large: {pixels} pixels; the limit is {MAX_PIXELS:,} "
-                      f"pixels ({side:,} x {side:,}).")
+    return ValueError(
+        f"This image is too large: {pixels} pixels; the limit is {MAX_PIXELS:,} "
+        f"pixels ({side:,} x {side:,})."
+    )
 
 
 def _check_size(width: int, height: int) -> None:
@@ -93,13 +96,16 @@ def open_image(source) -> Image.Image:
                 image.load()  # frame 0: the first frame of an animated GIF or WebP
                 return _standard_mode(ImageOps.exif_transpose(image))
             except (OSError, SyntaxError, EOFError):
-                raise ValueError(f"This {image.format} file is damaged or cut short: it could "
-                                 "not be decoded.") from None
+                raise ValueError(
+                    f"This {image.format} file is damaged or cut short: it could not be decoded."
+                ) from None
     if isinstance(source, np.ndarray):
         source = Image.fromarray(source)
     if not isinstance(source, Image.Image):
-        raise ValueError(f"image of type {type(source).__name__} is not supported: give a file "
-                         "path, bytes, a uint8 array or a PIL image")
+        raise ValueError(
+            f"image of type {type(source).__name__} is not supported: give a file "
+            "path, bytes, a uint8 array or a PIL image"
+        )
     _check_size(*source.size)
     return _standard_mode(ImageOps.exif_transpose(source))
 

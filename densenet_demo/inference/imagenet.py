@@ -29,17 +29,22 @@ class WeightFile(NamedTuple):
 
 
 WEIGHT_FILES = {  # as in keras/src/applications/densenet.py (with the classifier: include_top)
-    "densenet121": WeightFile("densenet121_weights_tf_dim_ordering_tf_kernels.h5",
-                              "9d60b8095a5708f2dcce2bca79d332c7"),
-    "densenet169": WeightFile("densenet169_weights_tf_dim_ordering_tf_kernels.h5",
-                              "d699b8f76981ab1b30698df4c175e90b"),
-    "densenet201": WeightFile("densenet201_weights_tf_dim_ordering_tf_kernels.h5",
-                              "1ceb130c1ea1b78c3bf6114dbdfd8807"),
+    "densenet121": WeightFile(
+        "densenet121_weights_tf_dim_ordering_tf_kernels.h5", "9d60b8095a5708f2dcce2bca79d332c7"
+    ),
+    "densenet169": WeightFile(
+        "densenet169_weights_tf_dim_ordering_tf_kernels.h5", "d699b8f76981ab1b30698df4c175e90b"
+    ),
+    "densenet201": WeightFile(
+        "densenet201_weights_tf_dim_ordering_tf_kernels.h5", "1ceb130c1ea1b78c3bf6114dbdfd8807"
+    ),
 }
 
 CLASS_NAMES: tuple[str, ...] = tuple(
-    line for line in CLASSES_FILE.read_text(encoding="utf-8").splitlines()
-    if line and not line.startswith("#"))
+    line
+    for line in CLASSES_FILE.read_text(encoding="utf-8").splitlines()
+    if line and not line.startswith("#")
+)
 
 
 def downloads_allowed() -> bool:
@@ -60,28 +65,41 @@ def weights_path(name: str, folder: str | Path | None = None) -> Path:
         return Path(folder) / file_name
     where = f"not in {folder}" if folder is not None else "in no weights folder"
     if not downloads_allowed():
-        raise ValueError(f"{title} is unavailable: its weights file {file_name} is {where} and "
-                         f"downloads are off ({OFFLINE_VARIABLE}=1).")
+        raise ValueError(
+            f"{title} is unavailable: its weights file {file_name} is {where} and "
+            f"downloads are off ({OFFLINE_VARIABLE}=1)."
+        )
     from keras.utils import get_file
 
     try:
-        return Path(get_file(file_name, BASE_URL + file_name, cache_subdir="models",
-                             file_hash=md5))
+        return Path(get_file(file_name, BASE_URL + file_name, cache_subdir="models", file_hash=md5))
     except Exception as error:  # noqa: BLE001 - get_file raises a bare Exception when offline
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"{title} is unavailable: its weights file {file_name} is {where} and "
-                         f"could not be downloaded ({reason}).") from None
+        raise ValueError(
+            f"{title} is unavailable: its weights file {file_name} is {where} and "
+            f"could not be downloaded ({reason})."
+        ) from None
 
 
 def imagenet_card(name: str) -> ModelCard:
     """The model card of a Keras ImageNet DenseNet: what `Classifier` and the UI read."""
     file_name, md5 = WEIGHT_FILES[name]
     return ModelCard(
-        name=name, title=PRESET_INFO[name].title, about=PRESET_INFO[name].note,
-        config=PRESETS[name], class_names=CLASS_NAMES,
+        name=name,
+        title=PRESET_INFO[name].title,
+        about=PRESET_INFO[name].note,
+        config=PRESETS[name],
+        class_names=CLASS_NAMES,
         preprocessing=Preprocessing(
-            kind="imagenet", input=f"{CROP_SIZE}x{CROP_SIZE} RGB, the centre of the picture "
-                                   f"with its shorter side resized to {RESIZE_SIZE}",
-            scale=1 / 255, mean=IMAGENET_MEAN, std=IMAGENET_STD),
-        params=summarize(PRESETS[name]).total_params, weights_file=file_name,
-        weights_url=BASE_URL + file_name, weights_md5=md5)
+            kind="imagenet",
+            input=f"{CROP_SIZE}x{CROP_SIZE} RGB, the centre of the picture "
+            f"with its shorter side resized to {RESIZE_SIZE}",
+            scale=1 / 255,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        params=summarize(PRESETS[name]).total_params,
+        weights_file=file_name,
+        weights_url=BASE_URL + file_name,
+        weights_md5=md5,
+    )

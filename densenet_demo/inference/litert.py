@@ -37,13 +37,18 @@ def convert_in_child(model) -> bytes:
     """
     with tempfile.TemporaryDirectory() as folder:
         model.save(Path(folder) / "model.keras")
-        child = subprocess.run([sys.executable, "-m", __spec__.name, folder],
-                               cwd=Path(__file__).resolve().parents[2], capture_output=True,
-                               text=True, check=False)
+        child = subprocess.run(
+            [sys.executable, "-m", __spec__.name, folder],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if child.returncode != 0:
             last_line = (child.stderr.strip().splitlines() or ["no message"])[-1]
-            raise ValueError(f"converting {model.name} to LiteRT failed in a child process: "
-                             f"{last_line}")
+            raise ValueError(
+                f"converting {model.name} to LiteRT failed in a child process: {last_line}"
+            )
         return (Path(folder) / "model.tflite").read_bytes()
 
 
@@ -67,8 +72,11 @@ class LiteRTForward:
             source = interpreter.get_input_details()[0]["index"]
             interpreter.resize_tensor_input(source, [batch_size, *self._input_shape])
             interpreter.allocate_tensors()
-            self._interpreters[batch_size] = (interpreter, source,
-                                              interpreter.get_output_details()[0]["index"])
+            self._interpreters[batch_size] = (
+                interpreter,
+                source,
+                interpreter.get_output_details()[0]["index"],
+            )
         return self._interpreters[batch_size]
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -84,10 +92,11 @@ class LiteRTForward:
                 return self._run(batch)
             outputs = []
             for start in range(0, len(batch), CHUNK):
-                chunk = batch[start:start + CHUNK]
-                padded = np.concatenate([chunk, np.zeros((CHUNK - len(chunk), *chunk.shape[1:]),
-                                                         np.float32)])
-                outputs.append(self._run(padded)[:len(chunk)])
+                chunk = batch[start : start + CHUNK]
+                padded = np.concatenate(
+                    [chunk, np.zeros((CHUNK - len(chunk), *chunk.shape[1:]), np.float32)]
+                )
+                outputs.append(self._run(padded)[: len(chunk)])
             return np.concatenate(outputs)
 
 

@@ -36,8 +36,12 @@ def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> n
 def find_mistakes(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray) -> Mistakes:
     """The test images whose predicted class differs from their label."""
     wrong = np.flatnonzero(np.asarray(predicted) != np.asarray(labels))
-    return Mistakes(np.asarray(images, np.uint8)[wrong], wrong.astype(np.int32),
-                    np.asarray(labels, np.uint8)[wrong], np.asarray(predicted, np.uint8)[wrong])
+    return Mistakes(
+        np.asarray(images, np.uint8)[wrong],
+        wrong.astype(np.int32),
+        np.asarray(labels, np.uint8)[wrong],
+        np.asarray(predicted, np.uint8)[wrong],
+    )
 
 
 def mistakes_bytes(mistakes: Mistakes) -> bytes:
@@ -55,7 +59,10 @@ def load_mistakes(path: str | Path) -> Mistakes:
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"{path} is not a mistakes file ({error})") from None
     count = len(arrays["indices"])
-    if arrays["images"].dtype != np.uint8 or arrays["images"].ndim != 3 \
-            or any(len(array) != count for array in arrays.values()):
+    if (
+        arrays["images"].dtype != np.uint8
+        or arrays["images"].ndim != 3
+        or any(len(array) != count for array in arrays.values())
+    ):
         raise ValueError(f"{path} is not a mistakes file (arrays of mismatched shape or type)")
     return Mistakes(**arrays)

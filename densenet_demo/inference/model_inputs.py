@@ -38,7 +38,7 @@ def _square(pixels: np.ndarray) -> tuple[np.ndarray, int, int]:
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     square = np.zeros((side, side), dtype=pixels.dtype)
-    square[top:top + height, left:left + width] = pixels
+    square[top : top + height, left : left + width] = pixels
     return square, top, left
 
 
@@ -67,7 +67,7 @@ def fashion_input_and_box(image: Image.Image) -> tuple[np.ndarray, tuple[float, 
         pixels *= 255.0 / peak
         rows = np.flatnonzero((pixels > OBJECT_THRESHOLD * 255).any(axis=1))
         cols = np.flatnonzero((pixels > OBJECT_THRESHOLD * 255).any(axis=0))
-        pixels = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        pixels = pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         crop_top, crop_left = int(rows[0]), int(cols[0])
     square, pad_top, pad_left = _square(pixels.round().astype(np.uint8))
     left, top, side = crop_left - pad_left, crop_top - pad_top, square.shape[0]
@@ -94,8 +94,7 @@ def enlarged(seen: np.ndarray, side: int = PREVIEW_SIDE) -> Image.Image:
     `side` pixels, pixels kept sharp."""
     height, width = seen.shape[:2]
     scale = max(1, side // max(height, width))
-    return Image.fromarray(seen).resize((width * scale, height * scale),
-                                        Image.Resampling.NEAREST)
+    return Image.fromarray(seen).resize((width * scale, height * scale), Image.Resampling.NEAREST)
 
 
 # A card's preprocessing kind -> what an upload becomes, and the square of the upload it shows.

@@ -85,5 +85,7 @@ class ModelRegistry:
 def _unavailable(name: str, error: Exception) -> str:
     if name in WEIGHT_FILES:  # Keras' weights: the error already says what is missing
         return str(error)
-    return (f"The {name} model is unavailable ({error}). Train it with "
-            f"`python -m densenet_demo train`, which writes weights/{name}.*")
+    return (
+        f"The {name} model is unavailable ({error}). Train it with "
+        f"`python -m densenet_demo train`, which writes weights/{name}.*"
+    )

@@ -30,15 +30,22 @@ def test_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
     """Accuracy, per-class accuracy and confusion matrix (rows: true class) of `predicted`."""
     confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
     per_class = confusion.diagonal() / confusion.sum(axis=1)
-    return {"test_accuracy": float(np.trace(confusion) / confusion.sum()),
-            "test_images": int(confusion.sum()),
-            "per_class_accuracy": {name: round(float(a), 4)
-                                   for name, a in zip(CLASS_NAMES, per_class)},
-            "confusion_matrix": confusion.tolist()}
+    return {
+        "test_accuracy": float(np.trace(confusion) / confusion.sum()),
+        "test_images": int(confusion.sum()),
+        "per_class_accuracy": {name: round(float(a), 4) for name, a in zip(CLASS_NAMES, per_class)},
+        "confusion_matrix": confusion.tolist(),
+    }
 
 
-def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
-           weights_dir: Path, data_dir: str | None = None) -> Path:
+def export(
+    model,
+    config: DenseNetConfig,
+    settings: TrainSettings,
+    meta: dict,
+    weights_dir: Path,
+    data_dir: str | None = None,
+) -> Path:
     """Evaluate on the test set once, then write weights, misclassified test images and model
     card, each atomically."""
     import tensorflow as tf
@@ -60,9 +67,13 @@ def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
         "name": settings.name,
         "config": config.to_dict(),
         "class_names": list(CLASS_NAMES),
-        "preprocessing": {"kind": "fashion",
-                          "input": "28x28 grayscale, light item on a black background",
-                          "scale": 1 / 255, "mean": PIXEL_MEAN, "std": PIXEL_STD},
+        "preprocessing": {
+            "kind": "fashion",
+            "input": "28x28 grayscale, light item on a black background",
+            "scale": 1 / 255,
+            "mean": PIXEL_MEAN,
+            "std": PIXEL_STD,
+        },
         **report,
         "params": summarize(config).total_params,
         "epochs": meta["epochs_done"],
@@ -70,13 +81,17 @@ def export(model, config: DenseNetConfig, settings: TrainSettings, meta: dict,
         "seed": settings.seed,
         "settings": dataclasses.asdict(settings),
         "validation": "the last completed epoch's val_accuracy on "
-                      f"{settings.validation_size} held-out training images",
+        f"{settings.validation_size} held-out training images",
         "final_val_accuracy": meta["history"][-1].get("val_accuracy"),
         "history": meta["history"],  # per-epoch loss and accuracy, train and validation
         "command": meta["command"],
         "train_seconds": round(meta["train_seconds"]),
-        "hardware": {"machine": platform.machine(), "processor": platform.processor(),
-                     "cpu_count": os.cpu_count(), "tensorflow": tf.__version__},
+        "hardware": {
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "tensorflow": tf.__version__,
+        },
         "weights_file": weights_path.name,
         "weights_sha256": sha256_of(weights_path),
         **save_mistakes(weights_dir, settings.name, test, predicted),
@@ -111,8 +126,10 @@ def write_mistakes(model, weights_dir: Path, name: str, data_dir: str | None = N
     predicted = predict_classes(model, test)
     confusion = test_report(test.labels, predicted)["confusion_matrix"]
     if tuple(map(tuple, confusion)) != card.confusion_matrix:
-        raise ValueError(f"the model's test-set predictions differ from the confusion matrix "
-                         f"in {card_path}: its mistakes were not written")
+        raise ValueError(
+            f"the model's test-set predictions differ from the confusion matrix "
+            f"in {card_path}: its mistakes were not written"
+        )
     card = dataclasses.replace(card, **save_mistakes(card_path.parent, name, test, predicted))
     write_card(card_path, card)
     return card_path.parent / card.mistakes_file

@@ -61,8 +61,7 @@ def _augment(image, seed, padding: int, erase_probability: float):
     image = tf.image.stateless_random_crop(padded, tf.shape(image), seeds[0])
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
     # Random erasing (Zhong et al. 2017): a rectangle of 2-30% of the area set to the mean (0).
-    area, ratio, top, left, gate = tf.unstack(
-        tf.random.stateless_uniform([5], seeds[2]), num=5)
+    area, ratio, top, left, gate = tf.unstack(tf.random.stateless_uniform([5], seeds[2]), num=5)
     area = 0.02 + 0.28 * area
     aspect = tf.exp((ratio - 0.5) * 2.0 * np.log(3.0))
     side = tf.cast(size, tf.float32)
@@ -82,21 +81,23 @@ def training_dataset(split: Split, settings: TrainSettings, epoch: int):
     import tensorflow as tf
 
     count = len(split.labels)
-    order = tf.random.experimental.stateless_shuffle(tf.range(count),
-                                                     seed=[settings.seed, epoch])
+    order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[settings.seed, epoch])
     images, labels = normalise(split.images), tf.one_hot(split.labels, len(CLASS_NAMES))
 
     def example(position):
         index = order[position]
-        seed = tf.stack([tf.cast(settings.seed * 1_000_003 + epoch, tf.int64),
-                         tf.cast(index, tf.int64)])
+        seed = tf.stack(
+            [tf.cast(settings.seed * 1_000_003 + epoch, tf.int64), tf.cast(index, tf.int64)]
+        )
         image = _augment(images[index], seed, settings.crop_padding, settings.erase_probability)
         return image, labels[index]
 
-    return (tf.data.Dataset.range(count)
-            .map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .batch(settings.batch_size, drop_remainder=True)
-            .prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.range(count)
+        .map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(settings.batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def evaluation_dataset(split: Split, batch_size: int = 256):
@@ -123,8 +124,7 @@ class Checkpoint:
         import io
 
         arrays = {f"model_{i}": w for i, w in enumerate(model.get_weights())}
-        arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in
-                       enumerate(optimizer.variables)})
+        arrays.update({f"optimizer_{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         write_atomically(self.state_path, buffer.getvalue())
@@ -164,14 +164,19 @@ def compile_model(config: DenseNetConfig, settings: TrainSettings, steps_per_epo
     model = build_model(config, name=settings.name)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=settings.learning_rate / 10,
-        warmup_target=settings.learning_rate, warmup_steps=steps_per_epoch,
-        decay_steps=max(1, (settings.epochs - 1) * steps_per_epoch))
-    optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
-                                     weight_decay=settings.weight_decay)
-    model.compile(optimizer=optimizer,
-                  loss=keras.losses.CategoricalCrossentropy(
-                      label_smoothing=settings.label_smoothing),
-                  metrics=["accuracy"], jit_compile=False)  # XLA measured slower on 2 CPU cores
+        warmup_target=settings.learning_rate,
+        warmup_steps=steps_per_epoch,
+        decay_steps=max(1, (settings.epochs - 1) * steps_per_epoch),
+    )
+    optimizer = keras.optimizers.SGD(
+        schedule, momentum=0.9, nesterov=True, weight_decay=settings.weight_decay
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=False,
+    )  # XLA measured slower on 2 CPU cores
     return model, optimizer
 
 
@@ -187,57 +192,85 @@ def distribution_strategy():
     return tf.distribute.get_strategy()
 
 
-def train(config: DenseNetConfig, settings: TrainSettings, run_dir: Path,
-          data_dir: str | None = None, resume: bool = False, log=print):
+def train(
+    config: DenseNetConfig,
+    settings: TrainSettings,
+    run_dir: Path,
+    data_dir: str | None = None,
+    resume: bool = False,
+    log=print,
+):
     """Train until `settings.epochs` are done, checkpointing after every epoch.
 
     With `resume`, continues from the last completed epoch in `run_dir`; without it, refuses
     to overwrite an existing checkpoint. Returns (model, progress dict).
     """
     data = load_fashion_mnist(data_dir)
-    train_split, validation = train_validation_split(data["train"], settings.validation_size,
-                                                     settings.seed)
+    train_split, validation = train_validation_split(
+        data["train"], settings.validation_size, settings.seed
+    )
     if settings.train_limit:
-        train_split = Split(train_split.images[:settings.train_limit],
-                            train_split.labels[:settings.train_limit])
+        train_split = Split(
+            train_split.images[: settings.train_limit], train_split.labels[: settings.train_limit]
+        )
     steps = len(train_split.labels) // settings.batch_size
     if steps < 1:
-        raise ValueError(f"batch_size={settings.batch_size} exceeds the "
-                         f"{len(train_split.labels)} training images")
+        raise ValueError(
+            f"batch_size={settings.batch_size} exceeds the "
+            f"{len(train_split.labels)} training images"
+        )
     strategy = distribution_strategy()
     log(f"training on {strategy.num_replicas_in_sync} device(s)")
     with strategy.scope():
         model, optimizer = compile_model(config, settings, steps)
     checkpoint = Checkpoint(run_dir)
-    meta = {"config": config.to_dict(), "settings": dataclasses.asdict(settings),
-            "epochs_done": 0, "train_seconds": 0.0, "history": [],
-            "command": command_line()}
+    meta = {
+        "config": config.to_dict(),
+        "settings": dataclasses.asdict(settings),
+        "epochs_done": 0,
+        "train_seconds": 0.0,
+        "history": [],
+        "command": command_line(),
+    }
     if checkpoint.exists():
         if not resume:
-            raise ValueError(f"{run_dir} already holds a checkpoint: pass --resume to continue "
-                             "it, or choose another --run-dir")
+            raise ValueError(
+                f"{run_dir} already holds a checkpoint: pass --resume to continue "
+                "it, or choose another --run-dir"
+            )
         with strategy.scope():
             meta = checkpoint.restore(model, optimizer)
         if meta["config"] != config.to_dict() or meta["settings"] != dataclasses.asdict(settings):
-            raise ValueError(f"{run_dir} was started with other config or settings; "
-                             "resume it with the same options")
+            raise ValueError(
+                f"{run_dir} was started with other config or settings; "
+                "resume it with the same options"
+            )
         log(f"resuming {run_dir} after epoch {meta['epochs_done']}/{settings.epochs}")
     validation_data = evaluation_dataset(validation)
     for epoch in range(meta["epochs_done"], settings.epochs):
         started = time.perf_counter()
-        result = model.fit(training_dataset(train_split, settings, epoch), epochs=epoch + 1,
-                           initial_epoch=epoch, validation_data=validation_data,
-                           verbose="auto")
+        result = model.fit(
+            training_dataset(train_split, settings, epoch),
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            validation_data=validation_data,
+            verbose="auto",
+        )
         seconds = time.perf_counter() - started
-        row = {"epoch": epoch + 1, **{k: round(float(v[-1]), 6)
-                                       for k, v in result.history.items()},
-               "learning_rate": float(optimizer.learning_rate), "seconds": round(seconds, 1),
-               "images_per_second": round(steps * settings.batch_size / seconds, 1)}
+        row = {
+            "epoch": epoch + 1,
+            **{k: round(float(v[-1]), 6) for k, v in result.history.items()},
+            "learning_rate": float(optimizer.learning_rate),
+            "seconds": round(seconds, 1),
+            "images_per_second": round(steps * settings.batch_size / seconds, 1),
+        }
         meta["history"].append(row)
         meta["epochs_done"] = epoch + 1
         meta["train_seconds"] += seconds
         checkpoint.save(model, optimizer, meta)
         remaining = (settings.epochs - epoch - 1) * meta["train_seconds"] / (epoch + 1)
-        log(f"epoch {epoch + 1}/{settings.epochs}: val_accuracy {row.get('val_accuracy')} "
-            f"({row['images_per_second']} img/s); about {remaining / 60:.0f} min left")
+        log(
+            f"epoch {epoch + 1}/{settings.epochs}: val_accuracy {row.get('val_accuracy')} "
+            f"({row['images_per_second']} img/s); about {remaining / 60:.0f} min left"
+        )
     return model, meta

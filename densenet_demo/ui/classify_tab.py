@@ -27,21 +27,30 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
     about_model = gr.Markdown(describe(default.classifier.card) if default else unavailable)
     with gr.Row():
         with gr.Column():
-            model = Dropdown([(title, name) for name, title in MODELS.items()],
-                             value=DEFAULT_MODEL, label="Model",
-                             info="ImageNet models load on first use (about a minute); their "
-                                  "weights are downloaded once or read from "
-                                  "DENSENET_WEIGHTS_DIR")
+            model = Dropdown(
+                [(title, name) for name, title in MODELS.items()],
+                value=DEFAULT_MODEL,
+                label="Model",
+                info="ImageNet models load on first use (about a minute); their "
+                "weights are downloaded once or read from "
+                "DENSENET_WEIGHTS_DIR",
+            )
             # image_mode=None: handed on as uploaded; Gradio's default RGB conversion would
             # drop transparency and clip 16-bit greyscale.
-            upload = ImageInput(type="filepath", image_mode=None, label="Your picture",
-                                height=240, sources=["upload", "webcam", "clipboard"])
+            upload = ImageInput(
+                type="filepath",
+                image_mode=None,
+                label="Your picture",
+                height=240,
+                sources=["upload", "webcam", "clipboard"],
+            )
             top_k = Slider(1, 10, value=5, step=1, label="Classes to show (k)")
             classify_button = gr.Button("Classify", variant="primary")
         with gr.Column():
             top_classes = gr.Label(num_top_classes=10, label="Top-k classes")
-            model_view = gr.Image(label="What the model sees (enlarged if small)",
-                                  interactive=False, height=240)
+            model_view = gr.Image(
+                label="What the model sees (enlarged if small)", interactive=False, height=240
+            )
             timing = gr.Markdown()
     with gr.Accordion("Why this class? Grad-CAM", open=False):
         opacity = Slider(0.0, 1.0, value=0.5, step=0.05, label="Heat map opacity")
@@ -49,23 +58,50 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         explain_caption = gr.Markdown()
         with gr.Row():
             heat_on_upload = gr.Image(label="On your picture", interactive=False, height=280)
-            heat_on_input = gr.Image(label="On what the model sees", interactive=False,
-                                     height=280)
-    gr.Examples(example_images(EXAMPLES), inputs=upload,
-                label="Real Fashion-MNIST test images: click one", examples_per_page=20)
+            heat_on_input = gr.Image(label="On what the model sees", interactive=False, height=280)
+    gr.Examples(
+        example_images(EXAMPLES),
+        inputs=upload,
+        label="Real Fashion-MNIST test images: click one",
+        examples_per_page=20,
+    )
 
     inputs, outputs = [upload, top_k, model], [top_classes, model_view, timing]
-    classify_button.click(handlers.classify, inputs=inputs, outputs=outputs, api_name="predict",
-                          **CLASSIFY_CONCURRENCY)
-    gr.on([upload.change, top_k.release], handlers.classify_on_page, inputs=inputs,
-          outputs=outputs, api_visibility="private", **CLASSIFY_CONCURRENCY)
-    model.input(handlers.describe, inputs=model, outputs=about_model, api_name="choose_model",
-                **CLASSIFY_CONCURRENCY).success(
-        handlers.classify_on_page, inputs=inputs, outputs=outputs, api_visibility="private",
-        **CLASSIFY_CONCURRENCY)
-    explain_button.click(handlers.explain, inputs=[upload, model, opacity],
-                         outputs=[heat_on_upload, heat_on_input, explain_caption],
-                         api_name="explain", **EXPLAIN_CONCURRENCY)
+    classify_button.click(
+        handlers.classify,
+        inputs=inputs,
+        outputs=outputs,
+        api_name="predict",
+        **CLASSIFY_CONCURRENCY,
+    )
+    gr.on(
+        [upload.change, top_k.release],
+        handlers.classify_on_page,
+        inputs=inputs,
+        outputs=outputs,
+        api_visibility="private",
+        **CLASSIFY_CONCURRENCY,
+    )
+    model.input(
+        handlers.describe,
+        inputs=model,
+        outputs=about_model,
+        api_name="choose_model",
+        **CLASSIFY_CONCURRENCY,
+    ).success(
+        handlers.classify_on_page,
+        inputs=inputs,
+        outputs=outputs,
+        api_visibility="private",
+        **CLASSIFY_CONCURRENCY,
+    )
+    explain_button.click(
+        handlers.explain,
+        inputs=[upload, model, opacity],
+        outputs=[heat_on_upload, heat_on_input, explain_caption],
+        api_name="explain",
+        **EXPLAIN_CONCURRENCY,
+    )
 
 
 def _ui_error(error: Exception) -> gr.Error:
@@ -84,13 +120,16 @@ class ClassifyHandlers:
         except ValueError as error:
             raise _ui_error(error) from None
 
-    def classify(self, image: str | None, top_k: float,
-                 model: str = DEFAULT_MODEL) -> tuple[dict, Image.Image, str]:
+    def classify(
+        self, image: str | None, top_k: float, model: str = DEFAULT_MODEL
+    ) -> tuple[dict, Image.Image, str]:
         """(gr.Label value, the model input (enlarged if small), latency line) for one upload
         and the chosen model (callers that send no model get the shipped Fashion-MNIST one)."""
         if image is None:
-            raise gr.Error("No image: upload a picture, take one with the webcam or paste one.",
-                           print_exception=False)
+            raise gr.Error(
+                "No image: upload a picture, take one with the webcam or paste one.",
+                print_exception=False,
+            )
         # The slider sends 3.0; anything else is left for the classifier to refuse by name.
         with contextlib.suppress(ValueError, TypeError, OverflowError):
             top_k = int(top_k) if float(top_k).is_integer() else top_k
@@ -100,8 +139,10 @@ class ClassifyHandlers:
         except ValueError as error:  # top_k, or the image: unreadable, too large, damaged
             raise _ui_error(error) from None
         prepare_ms, model_ms = prediction.prepare_seconds * 1e3, prediction.model_seconds * 1e3
-        timing = (f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
-                  f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms).")
+        timing = (
+            f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
+            f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms)."
+        )
         return dict(prediction.top), enlarged(prediction.seen), timing
 
     def classify_on_page(self, image: str | None, top_k: float, model: str) -> tuple:
@@ -113,8 +154,7 @@ class ClassifyHandlers:
     def explain(self, image: str | None, model: str, opacity: float) -> tuple:
         """Grad-CAM of the chosen model's top class: on the upload, on the model's input."""
         if image is None:
-            raise gr.Error("No image: upload a picture first, then ask why.",
-                           print_exception=False)
+            raise gr.Error("No image: upload a picture first, then ask why.", print_exception=False)
         classifier = self._service(model).classifier
         try:
             return explain(classifier, image, opacity)
@@ -129,17 +169,21 @@ class ClassifyHandlers:
 def describe(card: ModelCard) -> str:
     """The Classify tab's paragraph on a model, from its card."""
     if card.preprocessing.kind == "imagenet":
-        return (f"**{card.title}** with Keras' published ImageNet weights "
-                f"({card.params:,} parameters). {card.about} It names one of the "
-                f"{len(card.class_names):,} ImageNet classes. Your picture is resized so that "
-                f"its shorter side is {RESIZE_SIZE} px, its centre {CROP_SIZE}×{CROP_SIZE} is "
-                f"cut out, and each colour channel is normalised with ImageNet's mean and "
-                f"deviation.")
-    return (f"Upload a photo of a clothing item, shoe or bag. The model is this project's "
-            f"DenseNet ({card.params:,} parameters) trained on Fashion-MNIST: "
-            f"{card.test_accuracy:.2%} accuracy on its {card.test_images:,} test images. "
-            f"Your picture is turned into what it was trained on: grayscale, light on black, "
-            f"cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}.")
+        return (
+            f"**{card.title}** with Keras' published ImageNet weights "
+            f"({card.params:,} parameters). {card.about} It names one of the "
+            f"{len(card.class_names):,} ImageNet classes. Your picture is resized so that "
+            f"its shorter side is {RESIZE_SIZE} px, its centre {CROP_SIZE}×{CROP_SIZE} is "
+            f"cut out, and each colour channel is normalised with ImageNet's mean and "
+            f"deviation."
+        )
+    return (
+        f"Upload a photo of a clothing item, shoe or bag. The model is this project's "
+        f"DenseNet ({card.params:,} parameters) trained on Fashion-MNIST: "
+        f"{card.test_accuracy:.2%} accuracy on its {card.test_images:,} test images. "
+        f"Your picture is turned into what it was trained on: grayscale, light on black, "
+        f"cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}."
+    )
 
 
 def example_images(folder: Path) -> list[str]:

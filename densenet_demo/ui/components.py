@@ -29,11 +29,15 @@ class Blocks(gr.Blocks):
 
     def validate_inputs(self, block_fn, inputs):
         if len(inputs) < len(block_fn.inputs):
-            names = ", ".join(getattr(block, "label", None) or block.get_block_name()
-                              for block in block_fn.inputs)
+            names = ", ".join(
+                getattr(block, "label", None) or block.get_block_name() for block in block_fn.inputs
+            )
             wanted = len(block_fn.inputs)
-            raise gr.Error(f"/{block_fn.api_name} takes {wanted} value{'s' * (wanted > 1)} "
-                           f"({names}); got {len(inputs)}.", print_exception=False)
+            raise gr.Error(
+                f"/{block_fn.api_name} takes {wanted} value{'s' * (wanted > 1)} "
+                f"({names}); got {len(inputs)}.",
+                print_exception=False,
+            )
 
 
 def _named_preprocess(component, preprocess, payload):
@@ -42,8 +46,9 @@ def _named_preprocess(component, preprocess, payload):
     except gr.Error as error:
         raise gr.Error(f"{component.label}: {error.message}", print_exception=False) from None
     except (TypeError, ValueError, OverflowError):
-        raise gr.Error(f"{component.label}: {short_repr(payload)} is not a number",
-                       print_exception=False) from None
+        raise gr.Error(
+            f"{component.label}: {short_repr(payload)} is not a number", print_exception=False
+        ) from None
 
 
 def _choice_preprocess(component, preprocess, payload):
@@ -51,8 +56,10 @@ def _choice_preprocess(component, preprocess, payload):
         return preprocess(payload)
     except gr.Error:
         allowed = ", ".join(repr(value) for _, value in component.choices)
-        raise gr.Error(f"{component.label}: {short_repr(payload)} is not one of {allowed}",
-                       print_exception=False) from None
+        raise gr.Error(
+            f"{component.label}: {short_repr(payload)} is not one of {allowed}",
+            print_exception=False,
+        ) from None
 
 
 class Slider(gr.Slider):
@@ -109,8 +116,9 @@ class Image(gr.Image):
         it again as WebP, clipping a 16-bit grey to white, in a file its cache cleanup never
         sees; this one is deleted with the uploads."""
         os.makedirs(self.GRADIO_CACHE, exist_ok=True)
-        handle, path = tempfile.mkstemp(dir=self.GRADIO_CACHE, prefix="inline-",
-                                        suffix="." + image_format.lower())
+        handle, path = tempfile.mkstemp(
+            dir=self.GRADIO_CACHE, prefix="inline-", suffix="." + image_format.lower()
+        )
         self.temp_files.add(path)
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -131,8 +139,7 @@ def component_for(control: Control, value) -> gr.components.Component:
     """The input that shows `control` with `value`, labelled and bounded as the spec says."""
     common = {"label": control.label, "info": control.info}
     if control.kind == "slider":
-        return Slider(control.minimum, control.maximum, value=value, step=control.step,
-                      **common)
+        return Slider(control.minimum, control.maximum, value=value, step=control.step, **common)
     if control.kind == "number":
         return Number(value, precision=0, **common)
     if control.kind == "dropdown":

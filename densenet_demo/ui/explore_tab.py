@@ -67,8 +67,9 @@ def render(demo: gr.Blocks) -> None:
             headline_view = gr.Markdown()
             channel_chart = gr.Plot(label="Channel growth")
             stage_chart = gr.Plot(label="Cost per stage")
-            share_link = gr.Textbox(label="Link to this configuration (append to the page "
-                                          "address)", buttons=["copy"])
+            share_link = gr.Textbox(
+                label="Link to this configuration (append to the page address)", buttons=["copy"]
+            )
     with gr.Accordion("How DenseNet works", open=False):
         gr.Markdown(HOW_IT_WORKS)
     with gr.Accordion("All presets at a glance", open=False):
@@ -84,15 +85,36 @@ def render(demo: gr.Blocks) -> None:
     views = [headline_view, channel_chart, stage_chart, layer_view, code, share_link]
     preset = inputs["preset"]
     # Explore updates are pure arithmetic (~10 ms): served directly, not through the queue.
-    gr.on([component.input for component in inputs.values() if component is not preset]
-          + [batch_size.input], explore, inputs_kwargs={**inputs, BATCH_SIZE.name: batch_size},
-          outputs=views, api_name="explore", queue=False)
-    preset.input(load_preset, inputs=[preset, batch_size], outputs=[*inputs.values(), *views],
-                 api_name="load_preset", queue=False)
-    demo.load(load_link, inputs=None, outputs=[*inputs.values(), *views], api_name="load_link",
-              queue=False)
-    build_button.click(build_with_keras, inputs_kwargs=inputs, outputs=keras_summary,
-                       api_name="build_keras", **BUILD_CONCURRENCY)
+    gr.on(
+        [component.input for component in inputs.values() if component is not preset]
+        + [batch_size.input],
+        explore,
+        inputs_kwargs={**inputs, BATCH_SIZE.name: batch_size},
+        outputs=views,
+        api_name="explore",
+        queue=False,
+    )
+    preset.input(
+        load_preset,
+        inputs=[preset, batch_size],
+        outputs=[*inputs.values(), *views],
+        api_name="load_preset",
+        queue=False,
+    )
+    demo.load(
+        load_link,
+        inputs=None,
+        outputs=[*inputs.values(), *views],
+        api_name="load_link",
+        queue=False,
+    )
+    build_button.click(
+        build_with_keras,
+        inputs_kwargs=inputs,
+        outputs=keras_summary,
+        api_name="build_keras",
+        **BUILD_CONCURRENCY,
+    )
 
 
 def _ui_error(error: Exception) -> gr.Error:
@@ -132,27 +154,39 @@ def explore(request: gr.Request | None = None, **values) -> tuple:
     preset = values["preset"] if isinstance(values["preset"], str) else CUSTOM
     rows = "\n".join(f"| {label} | {value} |" for label, value in headline(summary, batch))
     refusal = summary.build_refusal()
-    text = (f"{preset_note(preset, config)}\n\n| Figure | Value |\n|---|---|\n{rows}\n\n"
-            f"*Memory:* {summary.activation_memory(batch).reason}"
-            + (f"\n\n*Keras build:* {refusal}." if refusal else ""))
+    text = (
+        f"{preset_note(preset, config)}\n\n| Figure | Value |\n|---|---|\n{rows}\n\n"
+        f"*Memory:* {summary.activation_memory(batch).reason}"
+        + (f"\n\n*Keras build:* {refusal}." if refusal else "")
+    )
     columns, table = layer_table(summary)
     link = page_url(request) + "?" + to_query(config, preset if preset in PRESETS else None)
-    return (text, channel_growth_figure(summary), stage_cost_figure(summary),
-            {"headers": columns, "data": table}, config_code(config), link)
+    return (
+        text,
+        channel_growth_figure(summary),
+        stage_cost_figure(summary),
+        {"headers": columns, "data": table},
+        config_code(config),
+        link,
+    )
 
 
-def _controls_and_views(config: DenseNetConfig, preset: str, batch_size,
-                        request: gr.Request | None) -> tuple:
+def _controls_and_views(
+    config: DenseNetConfig, preset: str, batch_size, request: gr.Request | None
+) -> tuple:
     values = controls_from_config(config, preset)
     return (*values.values(), *explore(request, **values, batch_size=batch_size))
 
 
-def load_preset(name: str, batch_size: int = BATCH_SIZE.default,
-                request: gr.Request | None = None) -> tuple:
+def load_preset(
+    name: str, batch_size: int = BATCH_SIZE.default, request: gr.Request | None = None
+) -> tuple:
     """Control values for preset `name`, followed by its Explore views."""
     if not isinstance(name, str) or name not in PRESETS:
-        raise gr.Error(f"preset={short_repr(name)} is unknown: allowed "
-                       f"{', '.join(PRESETS)}", print_exception=False)
+        raise gr.Error(
+            f"preset={short_repr(name)} is unknown: allowed {', '.join(PRESETS)}",
+            print_exception=False,
+        )
     return _controls_and_views(PRESETS[name], name, batch_size, request)
 
 
@@ -191,8 +225,13 @@ def build_with_keras(**values) -> str:
     release_freed_memory()
     summary = summarize(config)
     agree = (keras_total, keras_trainable) == (summary.total_params, summary.trainable_params)
-    verdict = ("✅ Keras and the analytic summary agree" if agree
-               else "❌ Keras and the analytic summary DISAGREE")
-    return (f"{verdict}: Keras count_params() = {keras_total:,} "
-            f"(trainable {keras_trainable:,}); analytic = {summary.total_params:,} "
-            f"(trainable {summary.trainable_params:,}).\n\n" + "\n".join(lines))
+    verdict = (
+        "✅ Keras and the analytic summary agree"
+        if agree
+        else "❌ Keras and the analytic summary DISAGREE"
+    )
+    return (
+        f"{verdict}: Keras count_params() = {keras_total:,} "
+        f"(trainable {keras_trainable:,}); analytic = {summary.total_params:,} "
+        f"(trainable {summary.trainable_params:,}).\n\n" + "\n".join(lines)
+    )

@@ -63,8 +63,10 @@ class BodyLimit:
         self.limit = limit
 
     def _refusal(self) -> JSONResponse:
-        return JSONResponse({"detail": f"Request body too large: the limit is "
-                                       f"{self.limit:,} bytes."}, status_code=413)
+        return JSONResponse(
+            {"detail": f"Request body too large: the limit is {self.limit:,} bytes."},
+            status_code=413,
+        )
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -114,8 +116,10 @@ def cache_ttl_s() -> int:
     """How long an upload or result stays on disk, from DENSENET_CACHE_TTL_S (default 1 h)."""
     value = os.environ.get(CACHE_TTL_VARIABLE, "").strip() or str(DEFAULT_CACHE_TTL_S)
     if not value.isdigit() or int(value) < 1:
-        raise SystemExit(f"{CACHE_TTL_VARIABLE} must be a whole number of seconds, at least "
-                         f"1; got {value[:40]!r}.")
+        raise SystemExit(
+            f"{CACHE_TTL_VARIABLE} must be a whole number of seconds, at least "
+            f"1; got {value[:40]!r}."
+        )
     return int(value)
 
 
@@ -154,10 +158,14 @@ def override_warnings(overrides: Path = OVERRIDES) -> list[str]:
     for package, pinned in pins(overrides):
         installed = installed_version(package)
         if installed != pinned:
-            found = (f"{package} {installed} is installed" if installed
-                     else f"{package} is not installed")
-            lines.append(f"{found}, not {pinned}: run pip install -r {overrides.name} "
-                         f"(it says why).")
+            found = (
+                f"{package} {installed} is installed"
+                if installed
+                else f"{package} is not installed"
+            )
+            lines.append(
+                f"{found}, not {pinned}: run pip install -r {overrides.name} (it says why)."
+            )
     return lines
 
 

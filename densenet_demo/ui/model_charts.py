@@ -34,16 +34,19 @@ FEATURE_REUSE_HOW_TO_READ = (
     "block input or an earlier layer's k new channels.  \n"
     "**Colour** is the mean |weight| of the column's first convolution on that row's channels, "
     "scaled so each column's strongest source is 1: bright cells far above the diagonal are "
-    "features made early and still used late.")
+    "features made early and still used late."
+)
 
 
 def headline_markdown(card: ModelCard) -> str:
     """One line: test accuracy, size, and how it was trained."""
     hours = card.train_seconds / 3600
-    return (f"**{card.test_accuracy:.2%} test accuracy** on {card.test_images:,} "
-            f"Fashion-MNIST test images · {card.params:,} parameters · {card.epochs} "
-            f"epochs ({hours:.1f} h of training) · validation accuracy "
-            f"{card.final_val_accuracy:.2%} ({card.validation}).")
+    return (
+        f"**{card.test_accuracy:.2%} test accuracy** on {card.test_images:,} "
+        f"Fashion-MNIST test images · {card.params:,} parameters · {card.epochs} "
+        f"epochs ({hours:.1f} h of training) · validation accuracy "
+        f"{card.final_val_accuracy:.2%} ({card.validation})."
+    )
 
 
 def accuracy_figure(card: ModelCard) -> go.Figure:
@@ -52,33 +55,71 @@ def accuracy_figure(card: ModelCard) -> go.Figure:
     names += [anchor.name for anchor in ANCHORS]
     values = [card.test_accuracy] + [anchor.accuracy for anchor in ANCHORS]
     sources = ["its model card"] + [anchor.source for anchor in ANCHORS]
-    return go.Figure(go.Bar(
-        x=values, y=names, orientation="h", customdata=sources,
-        marker_color=["#d62728"] + ["#7f7f7f"] * len(ANCHORS),
-        text=[f"{value:.1%}" for value in values], textposition="auto",
-        hovertemplate="%{y}: %{x:.1%}<br>from %{customdata}<extra></extra>"), layout={
-        "title": {"text": "Test accuracy on Fashion-MNIST"},
-        # Zoomed on 80-100% where the anchors are, unless this model falls below that.
-        "xaxis": {"title": {"text": "accuracy"}, "range": [min(0.8, min(values) - 0.05), 1.0],
-                  "tickformat": ".0%"},
-        "yaxis": {"autorange": "reversed"}, "height": 280,
-        "margin": {"t": 50, "l": 10, "r": 10, "b": 40}})
+    return go.Figure(
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            customdata=sources,
+            marker_color=["#d62728"] + ["#7f7f7f"] * len(ANCHORS),
+            text=[f"{value:.1%}" for value in values],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1%}<br>from %{customdata}<extra></extra>",
+        ),
+        layout={
+            "title": {"text": "Test accuracy on Fashion-MNIST"},
+            # Zoomed on 80-100% where the anchors are, unless this model falls below that.
+            "xaxis": {
+                "title": {"text": "accuracy"},
+                "range": [min(0.8, min(values) - 0.05), 1.0],
+                "tickformat": ".0%",
+            },
+            "yaxis": {"autorange": "reversed"},
+            "height": 280,
+            "margin": {"t": 50, "l": 10, "r": 10, "b": 40},
+        },
+    )
 
 
 def per_class_figure(card: ModelCard) -> go.Figure:
     """Accuracy of each class, with the overall accuracy as a line."""
     names, values = zip(*card.per_class_accuracy.items())
-    return go.Figure(go.Bar(x=names, y=values, marker_color="#1f77b4",
-                            hovertemplate="%{x}: %{y:.1%} correct<extra></extra>"), layout={
-        "title": {"text": "Accuracy per class (test set)"},
-        "yaxis": {"range": [0, 1], "tickformat": ".0%"},
-        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1,
-                    "y0": card.test_accuracy, "y1": card.test_accuracy,
-                    "line": {"dash": "dash", "color": "#d62728"}}],
-        "annotations": [{"xref": "paper", "x": 1, "y": card.test_accuracy,
-                         "text": f"overall {card.test_accuracy:.1%}", "showarrow": False,
-                         "xanchor": "right", "yanchor": "bottom"}],
-        "height": 340, "margin": {"t": 50, "l": 50, "r": 10, "b": 80}})
+    return go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker_color="#1f77b4",
+            hovertemplate="%{x}: %{y:.1%} correct<extra></extra>",
+        ),
+        layout={
+            "title": {"text": "Accuracy per class (test set)"},
+            "yaxis": {"range": [0, 1], "tickformat": ".0%"},
+            "shapes": [
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": card.test_accuracy,
+                    "y1": card.test_accuracy,
+                    "line": {"dash": "dash", "color": "#d62728"},
+                }
+            ],
+            "annotations": [
+                {
+                    "xref": "paper",
+                    "x": 1,
+                    "y": card.test_accuracy,
+                    "text": f"overall {card.test_accuracy:.1%}",
+                    "showarrow": False,
+                    "xanchor": "right",
+                    "yanchor": "bottom",
+                }
+            ],
+            "height": 340,
+            "margin": {"t": 50, "l": 50, "r": 10, "b": 80},
+        },
+    )
 
 
 def confusion_figure(card: ModelCard) -> go.Figure:
@@ -91,23 +132,44 @@ def confusion_figure(card: ModelCard) -> go.Figure:
 
     def trace(cells, colours, hover, colorbar):
         z = np.where(cells, counts, np.nan)
-        return go.Heatmap(z=z.tolist(), x=names, y=names, customdata=share.tolist(),
-                          colorscale=colours, texttemplate="%{z:d}", hovertemplate=hover,
-                          showscale=colorbar is not None, colorbar=colorbar, hoverongaps=False,
-                          xgap=1, ygap=1)
+        return go.Heatmap(
+            z=z.tolist(),
+            x=names,
+            y=names,
+            customdata=share.tolist(),
+            colorscale=colours,
+            texttemplate="%{z:d}",
+            hovertemplate=hover,
+            showscale=colorbar is not None,
+            colorbar=colorbar,
+            hoverongaps=False,
+            xgap=1,
+            ygap=1,
+        )
 
-    correct = trace(diagonal, [[0, "#e5f5e0"], [1, "#31a354"]],
-                    "%{z:d} %{y} images classified correctly (%{customdata:.1%})<extra></extra>",
-                    None)
-    wrong = trace(~diagonal, "Reds",
-                  "%{z:d} %{y} images classified as %{x} (%{customdata:.1%} of %{y})"
-                  "<br>pick true %{y}, predicted %{x} below to see them<extra></extra>",
-                  {"title": {"text": "mistakes"}})
-    return go.Figure([correct, wrong], layout={
-        "title": {"text": "Confusion matrix: any red cell with a count can be picked below"},
-        "xaxis": {"title": {"text": "predicted class"}, "tickangle": -35},
-        "yaxis": {"title": {"text": "true class"}, "autorange": "reversed"},
-        "height": 560, "margin": {"t": 50, "l": 100, "r": 10, "b": 100}})
+    correct = trace(
+        diagonal,
+        [[0, "#e5f5e0"], [1, "#31a354"]],
+        "%{z:d} %{y} images classified correctly (%{customdata:.1%})<extra></extra>",
+        None,
+    )
+    wrong = trace(
+        ~diagonal,
+        "Reds",
+        "%{z:d} %{y} images classified as %{x} (%{customdata:.1%} of %{y})"
+        "<br>pick true %{y}, predicted %{x} below to see them<extra></extra>",
+        {"title": {"text": "mistakes"}},
+    )
+    return go.Figure(
+        [correct, wrong],
+        layout={
+            "title": {"text": "Confusion matrix: any red cell with a count can be picked below"},
+            "xaxis": {"title": {"text": "predicted class"}, "tickangle": -35},
+            "yaxis": {"title": {"text": "true class"}, "autorange": "reversed"},
+            "height": 560,
+            "margin": {"t": 50, "l": 100, "r": 10, "b": 100},
+        },
+    )
 
 
 def training_curves_figure(card: ModelCard) -> go.Figure:
@@ -120,40 +182,72 @@ def training_curves_figure(card: ModelCard) -> go.Figure:
     epochs = [row["epoch"] for row in history]
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for column, metric in ((1, "loss"), (2, "accuracy")):
-        for prefix, label, colour in (("", "training", "#1f77b4"),
-                                      ("val_", "validation", "#ff7f0e")):
-            figure.add_trace(go.Scatter(
-                x=epochs, y=[row[prefix + metric] for row in history], mode="lines+markers",
-                name=label, legendgroup=label, showlegend=column == 1,
-                line={"color": colour},
-                hovertemplate=f"epoch %{{x}}: {label} {metric} %{{y:.4f}}<extra></extra>"),
-                row=1, col=column)
+        for prefix, label, colour in (
+            ("", "training", "#1f77b4"),
+            ("val_", "validation", "#ff7f0e"),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=[row[prefix + metric] for row in history],
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=column == 1,
+                    line={"color": colour},
+                    hovertemplate=f"epoch %{{x}}: {label} {metric} %{{y:.4f}}<extra></extra>",
+                ),
+                row=1,
+                col=column,
+            )
     figure.update_xaxes(title_text="epoch", tick0=1, dtick=max(1, round(len(epochs) / 10)))
-    figure.update_layout(title={"text": "Training curves"}, height=340, hovermode="x unified",
-                         margin={"t": 70, "l": 50, "r": 10, "b": 40},
-                         legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(
+        title={"text": "Training curves"},
+        height=340,
+        hovermode="x unified",
+        margin={"t": 70, "l": 50, "r": 10, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
 def feature_reuse_figure(grids: list[ReuseGrid]) -> go.Figure:
     """One heat map per dense block, as in Figure 5 of the paper (blank: not connected)."""
-    figure = make_subplots(rows=1, cols=len(grids), horizontal_spacing=0.06,
-                           subplot_titles=[f"Dense block {grid.block}" for grid in grids])
+    figure = make_subplots(
+        rows=1,
+        cols=len(grids),
+        horizontal_spacing=0.06,
+        subplot_titles=[f"Dense block {grid.block}" for grid in grids],
+    )
     for column, grid in enumerate(grids, start=1):
         normalised = grid.normalised
-        figure.add_trace(go.Heatmap(
-            z=_with_gaps(normalised), x=list(grid.readers), y=list(grid.sources),
-            customdata=_with_gaps(grid.mean_abs), coloraxis="coloraxis", hoverongaps=False,
-            hovertemplate="%{x} reads %{y}: %{z:.2f} of its strongest source "
-                          "(mean |w| %{customdata:.4f})<extra></extra>"), row=1, col=column)
-        figure.update_yaxes(autorange="reversed", row=1, col=column,
-                            showticklabels=column == 1)
+        figure.add_trace(
+            go.Heatmap(
+                z=_with_gaps(normalised),
+                x=list(grid.readers),
+                y=list(grid.sources),
+                customdata=_with_gaps(grid.mean_abs),
+                coloraxis="coloraxis",
+                hoverongaps=False,
+                hovertemplate="%{x} reads %{y}: %{z:.2f} of its strongest source "
+                "(mean |w| %{customdata:.4f})<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+        figure.update_yaxes(autorange="reversed", row=1, col=column, showticklabels=column == 1)
     figure.update_xaxes(tickangle=-45)
     figure.update_layout(
         title={"text": "Feature reuse: how much each layer uses each earlier layer"},
-        coloraxis={"colorscale": "Viridis", "cmin": 0, "cmax": 1,
-                   "colorbar": {"title": {"text": "relative<br>weight"}}},
-        height=420, margin={"t": 70, "l": 90, "r": 10, "b": 90})
+        coloraxis={
+            "colorscale": "Viridis",
+            "cmin": 0,
+            "cmax": 1,
+            "colorbar": {"title": {"text": "relative<br>weight"}},
+        },
+        height=420,
+        margin={"t": 70, "l": 90, "r": 10, "b": 90},
+    )
     return figure
 
 

@@ -49,24 +49,37 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
     else:
         worst_pair = tab.worst_pair()
         first_images, first_count = tab.misclassified(*worst_pair)
-        gr.Markdown("**See the mistakes of one cell**: pick its true class (row) and predicted "
-                    "class (column).")
+        gr.Markdown(
+            "**See the mistakes of one cell**: pick its true class (row) and predicted "
+            "class (column)."
+        )
         with gr.Row():
-            true_class = Dropdown(list(tab.class_names), value=worst_pair[0],
-                                  label="True class")
-            predicted_class = Dropdown(list(tab.class_names), value=worst_pair[1],
-                                       label="Predicted class")
+            true_class = Dropdown(list(tab.class_names), value=worst_pair[0], label="True class")
+            predicted_class = Dropdown(
+                list(tab.class_names), value=worst_pair[1], label="Predicted class"
+            )
         count = gr.Markdown(first_count)
-        gallery = gr.Gallery(first_images, label="Misclassified test images (index in the test "
-                                                 "set)", columns=8, height=420, format="png",
-                             interactive=False)
-        gr.on([true_class.input, predicted_class.input], tab.misclassified,
-              inputs=[true_class, predicted_class], outputs=[gallery, count],
-              api_name="misclassified")
+        gallery = gr.Gallery(
+            first_images,
+            label="Misclassified test images (index in the test set)",
+            columns=8,
+            height=420,
+            format="png",
+            interactive=False,
+        )
+        gr.on(
+            [true_class.input, predicted_class.input],
+            tab.misclassified,
+            inputs=[true_class, predicted_class],
+            outputs=[gallery, count],
+            api_name="misclassified",
+        )
     gr.Plot(training_curves_figure(tab.card), label="Training curves")
     gr.Markdown(FEATURE_REUSE_HOW_TO_READ)
-    gr.Plot(feature_reuse_figure(tab.reuse),
-            label="Feature reuse in the trained model (Huang et al., Figure 5)")
+    gr.Plot(
+        feature_reuse_figure(tab.reuse),
+        label="Feature reuse in the trained model (Huang et al., Figure 5)",
+    )
 
 
 class ModelTab:
@@ -98,23 +111,30 @@ class ModelTab:
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from None
         if true == predicted:
-            return [], (f"True and predicted class are both {true_class}: those images were "
-                        f"classified correctly. Pick two different classes.")
+            return [], (
+                f"True and predicted class are both {true_class}: those images were "
+                f"classified correctly. Pick two different classes."
+            )
         cell = self.mistakes.pair(true, predicted)
-        gallery = [(enlarged(image, GALLERY_SIDE), f"test #{index}")
-                   for image, index in zip(cell.images[:GALLERY_LIMIT],
-                                           cell.indices[:GALLERY_LIMIT])]
+        gallery = [
+            (enlarged(image, GALLERY_SIDE), f"test #{index}")
+            for image, index in zip(cell.images[:GALLERY_LIMIT], cell.indices[:GALLERY_LIMIT])
+        ]
         count = len(cell.indices)
-        sentence = (f"{count} {true_class} test image{'s' * (count != 1)} "
-                    f"{'was' if count == 1 else 'were'} classified as {predicted_class}")
+        sentence = (
+            f"{count} {true_class} test image{'s' * (count != 1)} "
+            f"{'was' if count == 1 else 'were'} classified as {predicted_class}"
+        )
         if count > GALLERY_LIMIT:
             sentence += f"; the first {GALLERY_LIMIT} are shown"
         return gallery, sentence + "."
 
     def _class_index(self, field: str, value) -> int:
         if not isinstance(value, str) or value not in self.class_names:
-            raise ValueError(f"{field} {value!r} is not one of the model's classes: "
-                             f"{', '.join(self.class_names)}")
+            raise ValueError(
+                f"{field} {value!r} is not one of the model's classes: "
+                f"{', '.join(self.class_names)}"
+            )
         return self.class_names.index(value)
 
 
@@ -123,15 +143,19 @@ def _load_mistakes(card: ModelCard, weights_dir: Path) -> tuple[Mistakes | None,
     file_name = card.mistakes_file or f"{card.name}.mistakes.npz"
     path = weights_dir / file_name
     if card.mistakes_file is None or not path.is_file():
-        return None, (f"The misclassified test images are not shipped with this model "
-                      f"({file_name} is missing): `python -m densenet_demo evaluate "
-                      f"{card.name} --write-mistakes` writes them.")
+        return None, (
+            f"The misclassified test images are not shipped with this model "
+            f"({file_name} is missing): `python -m densenet_demo evaluate "
+            f"{card.name} --write-mistakes` writes them."
+        )
     if sha256_of(path) != card.mistakes_sha256:
-        return None, (f"The misclassified test images are not shown: {file_name} does not "
-                      f"match the model card's SHA-256.")
+        return None, (
+            f"The misclassified test images are not shown: {file_name} does not "
+            f"match the model card's SHA-256."
+        )
     try:
         return load_mistakes(path), ""
     except ValueError:
-        return None, (f"The misclassified test images are not shown: {file_name} is not a "
-                      f"mistakes file.")
-
+        return None, (
+            f"The misclassified test images are not shown: {file_name} is not a mistakes file."
+        )
