@@ -43,8 +43,7 @@ def round_trips(calls: int = 30) -> dict[str, list[float]]:
     from gradio_client import Client
 
     from densenet_demo.inference.service import ModelRegistry
-
-    from app import build_demo
+    from densenet_demo.ui.page import build_demo
 
     demo = build_demo(ModelRegistry())
 

@@ -81,7 +81,7 @@ def client_run(
                 else:
                     name = BUILD_PRESETS[client // 4 % len(BUILD_PRESETS)]
                     report = call(http, url, "build_keras", list(preset_controls(name).values()))[0]
-                    if not report.startswith("✅"):
+                    if not report.startswith("AGREE"):
                         error = f"build of {name} disagreed"
             except (CallFailed, httpx.HTTPError) as failure:
                 error = str(failure) or type(failure).__name__

@@ -62,7 +62,7 @@ def report(stage: str, pid: int, started: float) -> float:
 
 def build(http: httpx.Client, url: str, name: str) -> None:
     result = call(http, url, "build_keras", list(preset_controls(name).values()))
-    if not result[0].startswith("✅"):
+    if not result[0].startswith("AGREE"):
         sys.exit(f"a build of {name} disagreed: {result[0][:200]}")
 
 

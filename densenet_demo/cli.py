@@ -1,9 +1,10 @@
-"""`python -m densenet_demo summary|train|evaluate|predict`: thin argparse edges over the
-package."""
+"""`densenet-explorer` (or `python -m densenet_demo`) summary|train|evaluate|calibrate|predict|
+serve: thin argparse edges over the package."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,6 +20,7 @@ from .architecture.config import (
 )
 from .architecture.presets import PRESETS
 from .architecture.summary import DEFAULT_BATCH_SIZE
+from .inference.imagenet import FOLDER_VARIABLE
 
 
 def _int_list(field: str):
@@ -33,22 +35,74 @@ def _int_list(field: str):
     return parse
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) -> None:
-    group = parser.add_argument_group("architecture (overrides the preset)")
-    group.add_argument("--preset", choices=sorted(PRESETS), default=default_preset)
-    group.add_argument("--input-shape", type=_int_list("input_shape"), metavar="H,W,C")
-    group.add_argument("--num-classes", type=int)
-    group.add_argument("--growth-rate", type=int)
-    group.add_argument("--block-layers", type=_int_list("block_layers"), metavar="L1,L2,...")
-    group.add_argument("--bottleneck", action=argparse.BooleanOptionalAction, default=None)
-    group.add_argument("--bn-size", type=int)
-    group.add_argument("--compression", type=float)
-    group.add_argument("--init-features", type=int)
-    group.add_argument("--stem", choices=STEMS)
-    group.add_argument("--dropout-rate", type=float)
-    group.add_argument("--classifier-activation", choices=CLASSIFIER_ACTIVATIONS)
-    group.add_argument("--style", choices=STYLES)
-    group.add_argument("--transition-features", type=int)
+    group = parser.add_argument_group(
+        "architecture (each option replaces the preset's value; see DenseNetConfig)"
+    )
+    option = group.add_argument
+    option(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=default_preset,
+        help=f"the DenseNet to start from (default {default_preset})",
+    )
+    option(
+        "--input-shape",
+        type=_int_list("input_shape"),
+        metavar="H,W,C",
+        help="input height, width and channels, e.g. 224,224,3",
+    )
+    option("--num-classes", type=int, metavar="N", help="classifier outputs")
+    option("--growth-rate", type=int, metavar="K", help="channels each dense layer adds (k)")
+    option(
+        "--block-layers",
+        type=_int_list("block_layers"),
+        metavar="L1,L2,...",
+        help="dense layers per block, 1 to 6 blocks, e.g. 6,12,24,16",
+    )
+    option(
+        "--bottleneck",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a 1x1 conv to bn_size x k channels before each 3x3 conv (-B)",
+    )
+    option("--bn-size", type=int, metavar="N", help="bottleneck width, in multiples of k")
+    option(
+        "--compression",
+        type=float,
+        metavar="THETA",
+        help="share of channels a transition keeps, 0 < theta <= 1 (-C)",
+    )
+    option("--init-features", type=int, metavar="N", help="channels out of the stem")
+    option(
+        "--stem",
+        choices=STEMS,
+        help="imagenet: 7x7/2 conv + 3x3/2 max-pool; cifar: 3x3 conv; article: 7x7/2 conv",
+    )
+    option("--dropout-rate", type=float, metavar="P", help="dropout after each conv, 0 <= P < 1")
+    option(
+        "--classifier-activation",
+        choices=CLASSIFIER_ACTIVATIONS,
+        help="the last layer's activation",
+    )
+    option("--style", choices=STYLES, help="article: the seed article's simplified layers")
+    option(
+        "--transition-features",
+        type=int,
+        metavar="N",
+        help="a fixed transition width instead of theta x channels (the article's 128)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
@@ -105,26 +159,37 @@ def _train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         seed=args.seed,
         train_limit=args.train_limit,
+        xla=args.xla,
         validation_size=args.validation_size,
     )
     run_dir = args.run_dir or DEFAULT_RUN_DIR / settings.name
+    with _native_logs_silenced():
+        import tensorflow  # noqa: F401 - its start-up logs dropped; training's own are kept
     model, meta = train(config, settings, run_dir, data_dir=args.data_dir, resume=args.resume)
     path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
     print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .inference.classifier import WEIGHTS_DIR, load_classifier
-    from .training.data import load_fashion_mnist
+def _trained_model(args: argparse.Namespace):
+    """(name, the loaded classifier) of `args.model`: a name in --weights-dir (else the shipped
+    weights/), or a .weights.h5 file with its card beside it."""
+    from .inference.classifier import load_classifier
 
     path = Path(args.model)
-    if path.suffix == ".h5":  # a weights file: its card sits beside it
+    if path.suffix == ".h5":
         name, weights_dir = path.name.removesuffix(".weights.h5"), path.parent
     else:
         name, weights_dir = args.model, args.weights_dir
-    classifier = load_classifier(name, weights_dir)
+    with _native_logs_silenced():
+        return name, load_classifier(name, weights_dir)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .training.data import load_fashion_mnist
+
+    name, classifier = _trained_model(args)
     claimed = classifier.card.test_accuracy
     if claimed is None:
         raise ValueError(
@@ -142,9 +207,29 @@ def _evaluate(args: argparse.Namespace) -> int:
     if matches and args.write_mistakes:
         from .training.export import write_mistakes
 
-        written = write_mistakes(classifier.model, weights_dir or WEIGHTS_DIR, name, args.data_dir)
+        written = write_mistakes(
+            classifier.model, classifier.weights_path.parent, name, args.data_dir
+        )
         print(f"wrote {written} and named it in {name}.json")
     return 0 if matches else 1
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from .training.calibration import calibrate
+    from .training.export import write_card
+
+    name, classifier = _trained_model(args)
+    check = calibrate(classifier, args.data_dir, args.flag_rate)
+    card_path = classifier.weights_path.parent / f"{name}.json"
+    write_card(card_path, dataclasses.replace(classifier.card, domain_check=check))
+    print(
+        f"{name}: flagged below {check.threshold:.1%} top-class probability; "
+        f"{check.clothing_flagged:.1%} of {check.validation_images:,} held-out clothing "
+        f"images flagged, {check.photos_flagged:.1%} of them shown as photos"
+    )
+    for kind, share in check.caught.items():
+        print(f"  {share:6.1%} of {kind} caught")
+    print(f"wrote {card_path}")
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -152,14 +237,24 @@ def _predict(args: argparse.Namespace) -> None:
     from .inference.image_file import open_image
 
     image = open_image(args.image)  # an unreadable file is refused before the model loads
-    classifier = load_classifier(args.model, args.weights_dir)
+    with _native_logs_silenced():
+        classifier = load_classifier(args.model, args.weights_dir)
     for label, probability in classifier.predict(image, args.top_k):
         print(f"{probability:8.2%}  {label}")
 
 
+def _serve(args: argparse.Namespace) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .ui.page import serve
+
+    serve()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m densenet_demo", description="DenseNet Explorer command line"
+        prog="densenet-explorer",
+        description="DenseNet Explorer: analyse, train, evaluate and use DenseNets "
+        "(also: python -m densenet_demo)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the analytic summary of a DenseNet")
@@ -180,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compile the train step with XLA (faster for the fashion preset)",
+    )
     train.add_argument(
         "--train-limit", type=int, default=0, help="use only this many training images (quick runs)"
     )
@@ -214,6 +315,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=_evaluate)
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="choose the threshold below which the app says an upload does not look like "
+        "clothing (on validation images), measure it and write it to the model card",
+    )
+    calibrate.add_argument(
+        "model",
+        nargs="?",
+        default="fashion",
+        help="a model name in --weights-dir, or a .weights.h5 file",
+    )
+    calibrate.add_argument("--weights-dir", type=Path, default=None)
+    calibrate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    calibrate.add_argument(
+        "--flag-rate",
+        type=float,
+        default=0.05,
+        help="share of the held-out clothing images allowed below the threshold",
+    )
+    calibrate.set_defaults(handler=_calibrate)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the app (as python app.py does): http://127.0.0.1:7860 unless "
+        "GRADIO_SERVER_NAME and GRADIO_SERVER_PORT say otherwise",
+    )
+    serve.set_defaults(handler=_serve)
+
     predict = commands.add_parser(
         "predict", help="classify one picture with the Fashion-MNIST model or an ImageNet DenseNet"
     )
@@ -224,23 +353,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="fashion (default), densenet121, densenet169, densenet201, or "
         "another model trained into --weights-dir",
     )
-    predict.add_argument("--top-k", type=int, default=5, help="how many classes to print")
+    predict.add_argument(
+        "--top-k",
+        type=_positive_int,
+        default=5,
+        help="how many classes to print (checked before the model loads)",
+    )
     predict.add_argument(
         "--weights-dir",
         type=Path,
-        default=os.environ.get("DENSENET_WEIGHTS_DIR") or None,
+        default=os.environ.get(FOLDER_VARIABLE) or None,
         help="folder with model cards and/or Keras' ImageNet weight files "
-        "under their published names (default: $DENSENET_WEIGHTS_DIR, "
+        f"under their published names (default: ${FOLDER_VARIABLE}, "
         "then weights/ and Keras' cache or a download)",
     )
     predict.set_defaults(handler=_predict)
     return parser
 
 
+@contextlib.contextmanager
+def _native_logs_silenced():
+    """Send what C++ libraries write to the process's stderr (file descriptor 2) to /dev/null.
+
+    TensorFlow 2.21 logs a screenful of INFO lines through Abseil before Abseil is
+    initialised, and those ignore TF_CPP_MIN_LOG_LEVEL (an Abseil defect: abseil-cpp pull
+    request 1957). Python's own messages are written after this returns.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) or 0
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `summary --layers | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

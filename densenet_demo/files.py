@@ -1,4 +1,4 @@
-"""Files that are never seen half-written, and checked before they are trusted.
+"""Files: never seen half-written, checked before they are trusted, found where they ship.
 
 Training writes checkpoints, weights, cards and mistakes files with `write_atomically`; loading
 compares a weights or mistakes file with the SHA-256 its model card recorded.
@@ -18,6 +18,14 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+
+
+def shipped(folder: str) -> Path:
+    """A folder the project ships (`weights`, `examples`): beside the package in the
+    repository, inside it once installed with pip (pyproject.toml puts it there)."""
+    package = Path(__file__).resolve().parent
+    beside = package.parent / folder
+    return beside if beside.is_dir() else package / folder
 
 
 def sha256_of(path: Path) -> str:

@@ -101,7 +101,7 @@ def test_invalid_values_sent_to_the_api_get_a_clear_error(client, name, value, m
 def test_build_with_keras_agrees_with_the_analytic_summary(client):
     article = client.predict("article", 32, api_name="/load_preset")[: len(CONTROL_NAMES)]
     report = client.predict(*article, api_name="/build_keras")
-    assert report.startswith("✅ Keras and the analytic summary agree")
+    assert report.startswith("AGREE: Keras count_params() = 153,482")
     assert "count_params() = 153,482" in report and "conv2_block1_1_conv" in report
 
 

@@ -1,6 +1,8 @@
 """The Classify tab's model choice through gradio_client: the Fashion-MNIST model by default,
 an ImageNet model that cannot be loaded refused in one sentence, the app serving on."""
 
+import re
+
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -9,9 +11,10 @@ from densenet_demo.training.data import CLASS_NAMES
 
 from support import EXAMPLE
 
-UNAVAILABLE = (
-    "DenseNet-121 (ImageNet) is unavailable: its weights file "
-    "densenet121_weights_tf_dim_ordering_tf_kernels.h5 is not in "
+UNAVAILABLE = "DenseNet-121 (ImageNet) is unavailable: its weights file is not in "
+REMEDY = (
+    "put densenet121_weights_tf_dim_ordering_tf_kernels.h5 in the weights folder "
+    "(DENSENET_WEIGHTS_DIR, or --weights-dir on the command line)."
 )
 
 
@@ -39,7 +42,9 @@ def test_an_unavailable_imagenet_model_says_why_and_fashion_still_works(client):
             AppError,
             match="^"
             + UNAVAILABLE.replace("(", r"\(").replace(")", r"\)")
-            + ".* and downloads are off \\(DENSENET_OFFLINE=1\\)\\.$",
+            + ".* and downloads are off \\(DENSENET_OFFLINE=1\\): "
+            + re.escape(REMEDY)
+            + "$",
         ):
             call()
     label, _, _ = client.predict(handle_file(str(EXAMPLE)), 3, api_name="/predict")
@@ -54,3 +59,28 @@ def test_an_unknown_model_is_refused(client):
         "'densenet121', 'densenet169', 'densenet201'$",
     ):
         client.predict(handle_file(str(EXAMPLE)), 3, "nope", api_name="/predict")
+
+
+@pytest.mark.slow  # the junk file is read into a DenseNet-121 built for it
+def test_a_model_that_failed_is_tried_again_only_once_its_folder_changed_or_time_passed(
+    tmp_path, monkeypatch
+):
+    import socket
+
+    from densenet_demo.inference import imagenet, service
+
+    monkeypatch.setenv("DENSENET_OFFLINE", "1")
+    registry = service.ModelRegistry(tmp_path)
+    first = registry.load("densenet121")
+    assert first[0] is None and "downloads are off" in first[1]
+    monkeypatch.delenv("DENSENET_OFFLINE")  # a retry would now try a download, and fail so
+    with socket.socket() as closed:  # bound, never listening: a download is refused at once
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(imagenet, "BASE_URL", f"http://127.0.0.1:{closed.getsockname()[1]}/")
+        assert registry.load("densenet121") == first  # the same reason, nothing tried
+        monkeypatch.setattr(service, "RETRY_AFTER_S", 0)  # once a while has passed: tried
+        assert "could not be downloaded" in registry.load("densenet121")[1]
+    monkeypatch.setattr(service, "RETRY_AFTER_S", 600)
+    (tmp_path / "densenet121_weights_tf_dim_ordering_tf_kernels.h5").write_bytes(b"not HDF5")
+    changed = registry.load("densenet121")  # the folder changed: tried again, and read
+    assert changed[0] is None and "is not a weights file for densenet121" in changed[1]

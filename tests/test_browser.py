@@ -16,10 +16,11 @@ from densenet_demo.architecture.presets import PRESETS
 from densenet_demo.architecture.report import headline
 from densenet_demo.architecture.summary import DEFAULT_BATCH_SIZE, summarize
 from densenet_demo.inference.image_file import UNREADABLE_IMAGE
+from densenet_demo.inference.service import MODELS
 from densenet_demo.training.data import CLASS_NAMES
 from densenet_demo.ui.explore_charts import channel_growth_figure
 
-from support import EXAMPLE, ROOT
+from support import EXAMPLE, EXAMPLES, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts")
@@ -106,6 +107,43 @@ def test_changing_the_growth_rate_updates_the_numbers_and_the_chart(app_url, pag
     page.wait_for_function(CHART_SHOWS, arg=["Channel growth", chart_data(changed)])
 
 
+def test_a_refused_value_is_named_beside_the_figures_it_leaves_stale(app_url, page):
+    page.goto(app_url)
+    parameters = headline_value(page, "Parameters")
+    expect(parameters).to_have_text(
+        dict(headline(summarize(PRESETS["densenet121"]), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    growth_rate = page.get_by_role("spinbutton", name="Growth rate k")
+    growth_rate.fill("0")
+    growth_rate.press("Enter")
+
+    refusal = page.locator(".block.refusal")
+    expect(refusal).to_be_visible()
+    expect(refusal).to_contain_text("Not updated: Growth rate k: Value 0 is less than minimum")
+    expect(refusal).to_contain_text("still those of the last valid configuration")
+    expect(page.locator(".block.stale").first).to_be_visible()
+    expect(parameters).to_have_text(  # the old figures are kept, not emptied
+        dict(headline(summarize(PRESETS["densenet121"]), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    page.screenshot(path=ARTIFACTS / "refused-value.png", full_page=True)
+
+    layers = page.get_by_label("Layers per dense block")
+    layers.fill("6,,x")
+    layers.press("Enter")
+    expect(refusal).to_contain_text("block_layers='6,,x' is invalid")
+
+    layers.fill("6, 12, 24, 16")
+    layers.press("Enter")
+    growth_rate.fill("24")
+    growth_rate.press("Enter")
+    changed = dataclasses.replace(PRESETS["densenet121"], growth_rate=24)
+    expect(parameters).to_have_text(
+        dict(headline(summarize(changed), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    expect(refusal).to_be_hidden()
+    expect(page.locator(".block.stale")).to_have_count(0)
+
+
 def test_an_uploaded_picture_shows_its_top_k_labels(classify_app_url, page):
     page.goto(classify_app_url)
     page.get_by_role("tab", name="Classify").click()
@@ -130,3 +168,61 @@ def test_a_file_that_is_not_an_image_shows_the_error_message(classify_app_url, p
 
     expect(page.get_by_test_id("toast-body").filter(has_text=UNREADABLE_IMAGE)).to_be_visible()
     expect(page.get_by_test_id("label-output-value")).to_have_count(0)  # no classes shown
+
+
+def open_classify_with(page, url, picture):
+    page.goto(url)
+    page.get_by_role("tab", name="Classify").click()
+    component(page, "Your picture").locator("input[type=file]").set_input_files(picture)
+    expect(component(page, "Top-k classes").locator("dt")).to_have_count(5)
+
+
+def test_an_unavailable_model_is_explained_once_and_the_menu_goes_back(classify_app_url, page):
+    """The app runs with DENSENET_OFFLINE=1 and no ImageNet weights."""
+    open_classify_with(page, classify_app_url, EXAMPLE)
+    menu = page.get_by_role("combobox", name="Model")
+    menu.click()
+    page.get_by_role("option", name=MODELS["densenet121"]).click()
+
+    note = page.locator(".block.refusal")
+    expect(note).to_contain_text(
+        "Not available. DenseNet-121 (ImageNet) is unavailable: its weights file is not in"
+    )
+    expect(note).to_contain_text("put densenet121_weights_tf_dim_ordering_tf_kernels.h5 in")
+    expect(menu).to_have_value(MODELS["fashion"])
+    expect(component(page, "Top-k classes").locator("dt")).to_have_count(5)  # classified again
+    expect(page.get_by_test_id("toast-body")).to_have_count(0)
+    page.screenshot(path=ARTIFACTS / "unavailable-model.png", full_page=True)
+
+
+def heat_map_source(page, label):
+    return component(page, label).locator("img").first.get_attribute("src")
+
+
+def test_the_explanation_follows_the_picture_and_the_opacity(classify_app_url, page):
+    open_classify_with(page, classify_app_url, EXAMPLE)
+    page.get_by_text("Why this class? Grad-CAM").click()
+    page.get_by_role("button", name="Show what drove the top class").click()
+    expect(page.get_by_text("Grad-CAM for")).to_be_visible()
+    expect(component(page, "On your picture").locator("img").first).to_be_visible()
+    before = heat_map_source(page, "On your picture")
+
+    opacity = page.get_by_role("spinbutton", name="Heat map opacity")
+    opacity.fill("1")
+    opacity.press("Enter")
+    page.wait_for_function(
+        """([label, before]) => {
+            const block = [...document.querySelectorAll('.block')].find(b =>
+                [...b.querySelectorAll('[data-testid=block-label]')].some(
+                    l => l.textContent.trim() === label));
+            const image = block && block.querySelector('img');
+            return Boolean(image) && image.getAttribute('src') !== before;
+        }""",
+        arg=["On your picture", before],
+    )
+    page.screenshot(path=ARTIFACTS / "explanation.png", full_page=True)
+
+    # A new picture: the old explanation goes at once.
+    component(page, "Your picture").locator("input[type=file]").set_input_files(EXAMPLES[1])
+    expect(page.get_by_text("Grad-CAM for")).to_have_count(0)
+    expect(component(page, "On your picture").locator("img")).to_have_count(0)

@@ -2,11 +2,13 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 from densenet_demo import PRESETS, summarize
 from densenet_demo.cli import main
 
-from support import run_cli
+from support import ROOT, run_cli
 
 
 def test_summary_prints_the_headline_and_the_stage_table(capsys):
@@ -66,3 +68,31 @@ def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path,
     card_path.write_text(json.dumps(card))
     assert main(["evaluate", "fashion", "--weights-dir", str(tmp_path / "w")]) == 1
     assert "DOES NOT MATCH" in capsys.readouterr().out
+
+
+def test_a_bad_top_k_is_refused_before_the_model_loads():
+    result = run_cli("predict", "examples/fashion/bag-18.png", "--top-k", "0")
+    assert result.returncode == 2
+    assert "argument --top-k: '0' is not a whole number of at least 1" in result.stderr
+    assert "tensorflow" not in result.stderr.lower()  # nothing was loaded
+
+
+def test_output_cut_short_by_a_pipe_ends_quietly():
+    with subprocess.Popen(
+        [sys.executable, "-m", "densenet_demo", "summary", "--preset", "densenet264", "--layers"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        child.stdout.readline()  # `| head -1`
+        child.stdout.close()
+        error = child.stderr.read().decode()
+    assert child.returncode == 0 and "Traceback" not in error and "BrokenPipe" not in error
+
+
+def test_every_summary_option_is_described():
+    from densenet_demo.cli import build_parser
+
+    summary = build_parser()._subparsers._group_actions[0].choices["summary"]
+    undocumented = [action.dest for action in summary._actions if not action.help]
+    assert undocumented == []

@@ -42,9 +42,10 @@ def test_missing_imagenet_weights_is_one_line_and_a_non_zero_exit(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: DenseNet-121 (ImageNet) is unavailable: its weights file "
-        f"densenet121_weights_tf_dim_ordering_tf_kernels.h5 is not in {tmp_path} and downloads "
-        "are off (DENSENET_OFFLINE=1)."
+        f"error: DenseNet-121 (ImageNet) is unavailable: its weights file is not in {tmp_path} "
+        "and downloads are off (DENSENET_OFFLINE=1): put "
+        "densenet121_weights_tf_dim_ordering_tf_kernels.h5 in the weights folder "
+        "(DENSENET_WEIGHTS_DIR, or --weights-dir on the command line)."
     )
 
 

@@ -140,13 +140,15 @@ def test_missing_weights_with_downloads_off_is_one_plain_sentence(tmp_path, monk
     with pytest.raises(ValueError) as raised:
         load_classifier("densenet121", tmp_path)
     assert str(raised.value) == (
-        f"DenseNet-121 (ImageNet) is unavailable: its weights file "
-        f"{PUBLISHED_NAME} is not in {tmp_path} and downloads are off "
-        f"(DENSENET_OFFLINE=1)."
+        f"DenseNet-121 (ImageNet) is unavailable: its weights file is not in {tmp_path} and "
+        f"downloads are off (DENSENET_OFFLINE=1): put {PUBLISHED_NAME} in the weights folder "
+        "(DENSENET_WEIGHTS_DIR, or --weights-dir on the command line)."
     )
 
 
-def test_a_failed_download_is_one_plain_sentence(tmp_path, monkeypatch):
+def test_a_failed_download_is_one_plain_sentence_and_the_reason_is_logged(
+    tmp_path, monkeypatch, caplog
+):
     from keras.src.backend.config import keras_home
 
     file_name = WEIGHT_FILES["densenet169"].file_name
@@ -160,11 +162,13 @@ def test_a_failed_download_is_one_plain_sentence(tmp_path, monkeypatch):
         monkeypatch.setattr(imagenet, "BASE_URL", url)  # a real download attempt, refused
         with pytest.raises(ValueError) as raised:
             imagenet.weights_path("densenet169", tmp_path)
-    assert str(raised.value).startswith(
-        f"DenseNet-169 (ImageNet) is unavailable: its weights file {file_name} is not in "
-        f"{tmp_path} and could not be downloaded (URL fetch failure on {url}{file_name}"
+    assert str(raised.value) == (
+        f"DenseNet-169 (ImageNet) is unavailable: its weights file is not in {tmp_path} and "
+        f"could not be downloaded (no network?): put {file_name} in the weights folder "
+        "(DENSENET_WEIGHTS_DIR, or --weights-dir on the command line), or connect this "
+        "machine to the internet once."
     )
-    assert str(raised.value).endswith(").") and "\n" not in str(raised.value)
+    assert f"downloading {file_name} failed: " in caplog.text and url in caplog.text
 
 
 def test_a_file_that_does_not_fit_is_refused_in_one_sentence(tmp_path):

@@ -7,13 +7,13 @@ from .summary import Summary, summarize
 
 
 def human(value: float, unit: str = "") -> str:
-    """1234567 -> '1.23 M'; bytes with unit 'B' use binary prefixes (MiB)."""
+    """1234567 -> '1.23 M', up to P (1e15); bytes with unit 'B' use binary prefixes (MiB)."""
     if unit == "B":
         for prefix in ("", "Ki", "Mi", "Gi", "Ti"):
             if abs(value) < 1024 or prefix == "Ti":
                 return f"{value:,.0f} B" if not prefix else f"{value:.1f} {prefix}B"
             value /= 1024
-    for prefix, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(value) >= scale:
             return f"{value / scale:.2f} {prefix}{unit}".rstrip()
     return f"{value:,.0f} {unit}".rstrip()

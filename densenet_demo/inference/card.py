@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..architecture.config import DenseNetConfig, short_repr
+from .domain import DomainCheck
 from .model_inputs import MODEL_INPUTS
 
 
@@ -61,6 +62,7 @@ class ModelCard:
     command_note: str | None = None
     mistakes_file: str | None = None  # the misclassified test images, beside the card
     mistakes_sha256: str | None = None
+    domain_check: DomainCheck | None = None  # flags uploads unlike the training data
     # Published models (Keras' ImageNet weights):
     title: str | None = None
     about: str | None = None
@@ -142,6 +144,8 @@ class ModelCard:
                 continue
             if isinstance(value, DenseNetConfig):
                 value = value.to_dict()
+            elif isinstance(value, DomainCheck):
+                value = dataclasses.asdict(value)
             elif isinstance(value, Preprocessing):
                 value = {
                     key: list(item) if isinstance(item, tuple) else item
@@ -267,6 +271,11 @@ _SCHEMA: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
     "command_note": (_text, "a sentence", False),
     "mistakes_file": (_text, "a file name", False),
     "mistakes_sha256": (_text, "a hex SHA-256", False),
+    "domain_check": (
+        DomainCheck.from_dict,
+        "an object with threshold, validation_images, clothing_flagged, photos_flagged and caught",
+        False,
+    ),
     "title": (_text, "a title", False),
     "about": (_text, "a sentence", False),
     "weights_url": (_text, "a URL", False),

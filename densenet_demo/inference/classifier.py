@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import sha256_of
+from ..files import sha256_of, shipped
 from . import imagenet
 from .card import ModelCard
 from .image_file import open_image
 from .model_inputs import MODEL_INPUTS
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"  # the shipped models
+WEIGHTS_DIR = shipped("weights")  # the models that ship with the project
 
 
 class Classifier:

@@ -5,7 +5,7 @@ channel is weighted by its gradient averaged over the map, and the ReLU of the w
 channels is the heat map. It runs on the Keras model through `tf.GradientTape` (the LiteRT fast
 path has no gradients), compiled once per model and layer. `overlay` colours a heat map and
 blends it onto a picture: the model's input, or an upload through the box it was cut from;
-`explain` does both for a classifier's top class.
+`explain` prepares both for a classifier's top class.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from PIL import Image
 from plotly.colors import hex_to_rgb, sequential
 
 from .image_file import flatten_transparency, open_image
-from .model_inputs import enlarged
+from .model_inputs import PREVIEW_SIDE, enlarged
 
 if TYPE_CHECKING:
     from .classifier import Classifier
@@ -239,7 +239,8 @@ _CHANNEL_TABLES = [
 ]
 
 
-def _checked_opacity(opacity) -> float:
+def check_opacity(opacity) -> float:
+    """`opacity` as a float; `ValueError` names it unless a number from 0 to 1."""
     if (
         isinstance(opacity, bool)
         or not isinstance(opacity, (int, float, np.number))
@@ -256,35 +257,61 @@ def overlay(image: Image.Image, heatmap, opacity: float, box=None) -> Image.Imag
     `box` as in `heatmap_on_image`; transparency is composited onto white first.
     Raises `ValueError` naming `opacity` outside [0, 1], or a malformed `heatmap` or `box`.
     """
-    opacity = _checked_opacity(opacity)
+    opacity = check_opacity(opacity)
     picture = flatten_transparency(image).convert("RGB")
     placed = heatmap_on_image(heatmap, picture.size, box)
     colours = Image.merge("RGB", [placed.point(table) for table in _CHANNEL_TABLES])
     return Image.blend(picture, colours, opacity)
 
 
-def explain(classifier: Classifier, image, opacity: float) -> tuple[Image.Image, Image.Image, str]:
-    """(heat map on the upload, heat map on the model input, one line naming the class).
+class Explanation(NamedTuple):
+    """Grad-CAM of a classifier's top class for one upload, ready to be drawn at any opacity
+    without computing the gradients again."""
 
-    Raises `ValueError` in one sentence for an unreadable image or an opacity outside [0, 1].
+    heat: np.ndarray  # (h, w) in [0, 1], at the feature map's own size
+    upload: Image.Image  # the upload as shown: at most DISPLAY_SIDE, a small one enlarged
+    box: tuple[float, ...]  # where the model input lies in `upload`
+    model_input: Image.Image  # what the model saw, enlarged
+    caption: str  # one line naming the class
+
+    def overlays(self, opacity: float) -> tuple[Image.Image, Image.Image]:
+        """(heat map on the upload, heat map on the model input); `ValueError` names an
+        opacity outside [0, 1]."""
+        return (
+            overlay(self.upload, self.heat, opacity, self.box),
+            overlay(self.model_input, self.heat, opacity),
+        )
+
+
+def _as_shown(picture: Image.Image) -> tuple[Image.Image, float]:
+    """The upload as the page shows it, and by how much it was scaled: a small one enlarged by
+    a whole factor (pixels kept sharp, like the model input beside it), a large one shrunk to
+    DISPLAY_SIDE."""
+    longest = max(picture.size)
+    if longest < PREVIEW_SIDE:
+        scale = PREVIEW_SIDE // longest
+        return picture.resize(
+            (picture.width * scale, picture.height * scale), Image.Resampling.NEAREST
+        ), scale
+    scale = min(1.0, DISPLAY_SIDE / longest)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    return picture.resize(size, Image.Resampling.LANCZOS), scale
+
+
+def explain(classifier: Classifier, image) -> Explanation:
+    """Grad-CAM of `classifier`'s top class for one upload (path, bytes, PIL image, array).
+
+    Raises `ValueError` in one sentence for an unreadable image.
     """
-    _checked_opacity(opacity)  # before any model work
     picture = open_image(image)
     seen, box = classifier.model_input_and_box(picture)  # decoded once: open_image is idempotent
     probabilities = classifier.predict_batch(seen[None])[0]
     chosen = int(np.argmax(probabilities))
     heat = gradcam(classifier.model, classifier.standardise(seen[None])[0], chosen)
-
-    shrink = min(1.0, DISPLAY_SIDE / max(picture.size))
-    shown = picture.resize(
-        (max(1, round(picture.width * shrink)), max(1, round(picture.height * shrink))),
-        Image.Resampling.LANCZOS,
-    )
-    on_upload = overlay(shown, heat, opacity, tuple(edge * shrink for edge in box))
-    on_input = overlay(enlarged(seen), heat, opacity)
+    shown, scale = _as_shown(picture)
     caption = (
         f"Grad-CAM for **{classifier.class_names[chosen]}** "
         f"({probabilities[chosen]:.1%}): red marks the pixels that raised this class's "
         f"score most, blue those that did not."
     )
-    return on_upload, on_input, caption
+    return Explanation(heat, shown, tuple(edge * scale for edge in box), enlarged(seen), caption)

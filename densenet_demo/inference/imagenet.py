@@ -7,6 +7,7 @@ names, else from Keras' cache, downloaded there on first use as `keras.applicati
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -18,6 +19,8 @@ from .model_inputs import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, RESIZE_SIZE
 
 BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
 OFFLINE_VARIABLE = "DENSENET_OFFLINE"  # set to 1: never download, use only the weights folder
+FOLDER_VARIABLE = "DENSENET_WEIGHTS_DIR"  # the app's weights folder (the CLI: --weights-dir)
+LOG = logging.getLogger(__name__)
 CLASSES_FILE = Path(__file__).resolve().with_name("imagenet_classes.txt")
 
 
@@ -64,20 +67,26 @@ def weights_path(name: str, folder: str | Path | None = None) -> Path:
     if folder is not None and (Path(folder) / file_name).is_file():
         return Path(folder) / file_name
     where = f"not in {folder}" if folder is not None else "in no weights folder"
+    remedy = (
+        f"put {file_name} in the weights folder ({FOLDER_VARIABLE}, or --weights-dir on "
+        "the command line)"
+    )
     if not downloads_allowed():
         raise ValueError(
-            f"{title} is unavailable: its weights file {file_name} is {where} and "
-            f"downloads are off ({OFFLINE_VARIABLE}=1)."
+            f"{title} is unavailable: its weights file is {where} and downloads are off "
+            f"({OFFLINE_VARIABLE}=1): {remedy}."
         )
     from keras.utils import get_file
 
     try:
         return Path(get_file(file_name, BASE_URL + file_name, cache_subdir="models", file_hash=md5))
     except Exception as error:  # noqa: BLE001 - get_file raises a bare Exception when offline
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        # The reason (a URL and an errno) is for the operator's log, not for the person.
+        LOG.warning("downloading %s failed: %s", file_name, error)
         raise ValueError(
-            f"{title} is unavailable: its weights file {file_name} is {where} and "
-            f"could not be downloaded ({reason})."
+            f"{title} is unavailable: its weights file is {where} and could not be "
+            f"downloaded (no network?): {remedy}, or connect this machine to the internet "
+            "once."
         ) from None
 
 

@@ -17,6 +17,7 @@ from .classifier import Classifier, load_classifier
 from .imagenet import WEIGHT_FILES
 
 DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
+RETRY_AFTER_S = 600  # a model that could not be loaded is tried again after this long
 MODELS = {name: PRESET_INFO[name].title for name in (DEFAULT_MODEL, *WEIGHT_FILES)}
 
 
@@ -48,14 +49,40 @@ class ClassifyService:
         return Prediction(top, seen, prepared - started, time.perf_counter() - prepared)
 
 
+class _Failure(NamedTuple):
+    reason: str
+    when: float  # time.monotonic()
+    folder: object  # the weights folder's state then (`ModelRegistry._folder_state`)
+
+
 class ModelRegistry:
     """The models of `MODELS` by name, each loaded on first use, one load at a time, then
-    shared. A model that could not be loaded is tried again on the next request."""
+    shared. A model that could not be loaded is refused with the same reason, at once, until
+    its weights folder changes or `RETRY_AFTER_S` have passed: every request retrying a
+    download that cannot succeed would stall the page for nothing."""
 
     def __init__(self, weights_dir: str | Path | None = None) -> None:
         self.weights_dir = weights_dir
         self._services: dict[str, ClassifyService] = {}
+        self._failures: dict[str, _Failure] = {}
         self._loading = threading.Lock()
+
+    def _folder_state(self) -> object:
+        """Changes when a file is added to or removed from the weights folder."""
+        try:
+            return Path(self.weights_dir).stat().st_mtime_ns if self.weights_dir else None
+        except OSError:
+            return None
+
+    def _recent_failure(self, name: str) -> str | None:
+        failure = self._failures.get(name)
+        if (
+            failure is None
+            or failure.folder != self._folder_state()
+            or time.monotonic() - failure.when >= RETRY_AFTER_S
+        ):
+            return None
+        return failure.reason
 
     def load(self, name: str, isolated: bool = True) -> tuple[ClassifyService | None, str]:
         """(service, "") or (None, the one-sentence reason it is unavailable). `isolated`:
@@ -64,10 +91,18 @@ class ModelRegistry:
         if name not in self._services:  # a loaded model never waits for another's load
             with self._loading:
                 if name not in self._services:
+                    reason = self._recent_failure(name)
+                    if reason is not None:
+                        return None, reason
                     try:
                         classifier = load_classifier(name, self.weights_dir, isolated)
                     except (ValueError, OSError) as error:
-                        return None, _unavailable(name, error)
+                        reason = _unavailable(name, error)
+                        self._failures[name] = _Failure(
+                            reason, time.monotonic(), self._folder_state()
+                        )
+                        return None, reason
+                    self._failures.pop(name, None)
                     self._services[name] = ClassifyService(classifier)
         return self._services[name], ""
 

@@ -183,7 +183,11 @@ def command_line() -> str:
     return " ".join([program, *sys.argv[1:]])
 
 
-def compile_model(config: DenseNetConfig, settings: TrainSettings, steps_per_epoch: int):
+def compile_model(
+    config: DenseNetConfig, settings: TrainSettings, steps_per_epoch: int, replicas: int = 1
+):
+    """The model and its optimizer, compiled for `settings`; XLA only on one device (under
+    MirroredStrategy, XLA cannot reach the other replicas' variables)."""
     import keras
 
     from ..architecture.keras_model import build_model
@@ -203,7 +207,7 @@ def compile_model(config: DenseNetConfig, settings: TrainSettings, steps_per_epo
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
         metrics=["accuracy"],
-        jit_compile=settings.xla,
+        jit_compile=settings.xla and replicas == 1,
     )
     return model, optimizer
 
@@ -250,7 +254,7 @@ def train(
     strategy = distribution_strategy()
     log(f"training on {strategy.num_replicas_in_sync} device(s)")
     with strategy.scope():
-        model, optimizer = compile_model(config, settings, steps)
+        model, optimizer = compile_model(config, settings, steps, strategy.num_replicas_in_sync)
     checkpoint = Checkpoint(run_dir)
     meta = {
         "config": config.to_dict(),

@@ -9,22 +9,26 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from ..files import shipped
 from ..inference.card import ModelCard
-from ..inference.gradcam import explain
+from ..inference.gradcam import Explanation, check_opacity, explain
+from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.model_inputs import CROP_SIZE, FASHION_SIZE, RESIZE_SIZE, enlarged
 from ..inference.service import DEFAULT_MODEL, MODELS, ClassifyService, ModelRegistry
 from .components import Dropdown, Slider
 from .components import Image as ImageInput
 from .hosting import CLASSIFY_CONCURRENCY, EXPLAIN_CONCURRENCY
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "fashion"
+EXAMPLES = shipped("examples") / "fashion"
 
 
 def render(models: ModelRegistry, default: ClassifyService | None, unavailable: str) -> None:
     """The tab's components and their events (call inside `gr.Tab`); `default` is the loaded
     default model, or None with the sentence saying why it is `unavailable`."""
     handlers = ClassifyHandlers(models)
-    about_model = gr.Markdown(describe(default.classifier.card) if default else unavailable)
+    about_model = gr.Markdown(
+        describe(default.classifier.card) if default else unavailable, label="About the model"
+    )
     with gr.Row():
         with gr.Column():
             model = Dropdown(
@@ -32,8 +36,7 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
                 value=DEFAULT_MODEL,
                 label="Model",
                 info="ImageNet models load on first use (about a minute); their "
-                "weights are downloaded once or read from "
-                "DENSENET_WEIGHTS_DIR",
+                f"weights are downloaded once or read from {FOLDER_VARIABLE}",
             )
             # image_mode=None: handed on as uploaded; Gradio's default RGB conversion would
             # drop transparency and clip 16-bit greyscale.
@@ -51,11 +54,11 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
             model_view = gr.Image(
                 label="What the model sees (enlarged if small)", interactive=False, height=240
             )
-            timing = gr.Markdown()
+            timing = gr.Markdown(label="About this prediction")
     with gr.Accordion("Why this class? Grad-CAM", open=False):
         opacity = Slider(0.0, 1.0, value=0.5, step=0.05, label="Heat map opacity")
         explain_button = gr.Button("Show what drove the top class")
-        explain_caption = gr.Markdown()
+        explain_caption = gr.Markdown(label="Explained class")
         with gr.Row():
             heat_on_upload = gr.Image(label="On your picture", interactive=False, height=280)
             heat_on_input = gr.Image(label="On what the model sees", interactive=False, height=280)
@@ -67,12 +70,27 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
     )
 
     inputs, outputs = [upload, top_k, model], [top_classes, model_view, timing]
+    explanation = gr.State()  # the last Grad-CAM, redrawn when the opacity moves
+    explained = [heat_on_upload, heat_on_input, explain_caption, explanation]
     classify_button.click(
         handlers.classify,
         inputs=inputs,
         outputs=outputs,
         api_name="predict",
+        api_description="Classify one picture (a file, or a base64 data: URL) with a model: "
+        "'fashion' (this project's Fashion-MNIST DenseNet, the default) or 'densenet121', "
+        "'densenet169', 'densenet201' (Keras' ImageNet weights, loaded on first use). Returns "
+        "the top k classes with their probabilities, the picture the model saw and the "
+        "server time.",
         **CLASSIFY_CONCURRENCY,
+    )
+    # A new picture or model: the explanation of the old one goes at once.
+    gr.on(
+        [upload.change, model.input],
+        lambda: (None, None, "", None),
+        outputs=explained,
+        queue=False,
+        api_visibility="private",
     )
     gr.on(
         [upload.change, top_k.release],
@@ -82,11 +100,13 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     )
+    # The page's model choice: a model that cannot be loaded is explained in the panel above
+    # and the menu goes back to the default; the old result is cleared either way.
     model.input(
-        handlers.describe,
+        handlers.choose_on_page,
         inputs=model,
-        outputs=about_model,
-        api_name="choose_model",
+        outputs=[about_model, model, *outputs],
+        api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     ).success(
         handlers.classify_on_page,
@@ -95,12 +115,33 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     )
+    gr.Button(visible=False).click(  # API callers: an unavailable model is an error
+        handlers.describe,
+        inputs=model,
+        outputs=about_model,
+        api_name="choose_model",
+        api_description="Load a model (if not loaded yet) and return what it is and what a "
+        "picture becomes for it, in one paragraph; a model that cannot be loaded is refused "
+        "in one sentence saying why.",
+        **CLASSIFY_CONCURRENCY,
+    )
     explain_button.click(
         handlers.explain,
         inputs=[upload, model, opacity],
-        outputs=[heat_on_upload, heat_on_input, explain_caption],
+        outputs=explained,
         api_name="explain",
+        api_description="Grad-CAM for the model's top class: the picture and the model's "
+        "input with a heat map of the pixels that raised that class's score (opacity 0 to 1), "
+        "and a caption naming the class.",
         **EXPLAIN_CONCURRENCY,
+    )
+    # Opacity is only blending: the heat map already computed is drawn again, no gradients.
+    opacity.input(
+        handlers.recolour,
+        inputs=[explanation, opacity],
+        outputs=[heat_on_upload, heat_on_input],
+        queue=False,
+        api_visibility="private",
     )
 
 
@@ -139,11 +180,17 @@ class ClassifyHandlers:
         except ValueError as error:  # top_k, or the image: unreadable, too large, damaged
             raise _ui_error(error) from None
         prepare_ms, model_ms = prediction.prepare_seconds * 1e3, prediction.model_seconds * 1e3
-        timing = (
+        about = (
             f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
             f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms)."
         )
-        return dict(prediction.top), enlarged(prediction.seen), timing
+        check, top_probability = service.classifier.card.domain_check, prediction.top[0][1]
+        if check is not None and check.flags(top_probability):
+            note = check.sentence(
+                top_probability, "an ImageNet model (the Model menu) knows 1,000 kinds of things"
+            )
+            about = f"**{note}**\n\n{about}"
+        return dict(prediction.top), enlarged(prediction.seen), about
 
     def classify_on_page(self, image: str | None, top_k: float, model: str) -> tuple:
         """As `classify`, but a cleared picture clears the results instead of raising."""
@@ -152,18 +199,46 @@ class ClassifyHandlers:
         return self.classify(image, top_k, model)
 
     def explain(self, image: str | None, model: str, opacity: float) -> tuple:
-        """Grad-CAM of the chosen model's top class: on the upload, on the model's input."""
+        """Grad-CAM of the chosen model's top class: (on the upload, on the model's input,
+        caption, the explanation kept for redrawing at another opacity)."""
         if image is None:
             raise gr.Error("No image: upload a picture first, then ask why.", print_exception=False)
+        try:
+            check_opacity(opacity)  # before any model work
+        except ValueError as error:
+            raise _ui_error(error) from None
         classifier = self._service(model).classifier
         try:
-            return explain(classifier, image, opacity)
-        except ValueError as error:  # unreadable image or opacity: one sentence
+            explanation = explain(classifier, image)
+        except ValueError as error:  # an unreadable image: one sentence
+            raise _ui_error(error) from None
+        return *explanation.overlays(opacity), explanation.caption, explanation
+
+    def recolour(self, explanation: Explanation | None, opacity: float) -> tuple:
+        """The kept explanation drawn at a new opacity (nothing to draw: left as it is)."""
+        if explanation is None:
+            return gr.skip(), gr.skip()
+        try:
+            return explanation.overlays(opacity)
+        except ValueError as error:
             raise _ui_error(error) from None
 
     def describe(self, model: str) -> str:
         """What the chosen model is and what a picture becomes for it (loading the model)."""
         return describe(self._service(model).classifier.card)
+
+    def choose_on_page(self, model: str) -> tuple:
+        """The page's model choice: (about the model, the menu, cleared results). A model that
+        cannot be loaded is explained in one sentence and the menu goes back to the default
+        model; it is not tried again until its weights folder changes or a while has passed
+        (`ModelRegistry`)."""
+        cleared = (None, None, "")
+        try:
+            about = describe(self.models.service(model).classifier.card)
+        except ValueError as error:
+            note = f"**Not available.** {error} Back on the {MODELS[DEFAULT_MODEL]}."
+            return gr.update(value=note, elem_classes=["refusal"]), DEFAULT_MODEL, *cleared
+        return gr.update(value=about, elem_classes=[]), gr.skip(), *cleared
 
 
 def describe(card: ModelCard) -> str:

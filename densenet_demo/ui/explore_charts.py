@@ -46,7 +46,9 @@ def channel_growth_figure(summary: Summary) -> go.Figure:
                     "y": 1,
                     "xref": "x",
                     "yref": "paper",
-                    "text": row.stage,
+                    # "T1", "T2", ...: full names overlap on a phone; the legend says what T is.
+                    "text": "T" + row.stage.split()[-1],
+                    "hovertext": row.stage,
                     "showarrow": False,
                     "xanchor": "left",
                     "yanchor": "top",
@@ -71,8 +73,8 @@ def channel_growth_figure(summary: Summary) -> go.Figure:
     return go.Figure(
         data=traces,
         layout={
-            "title": {"text": "Channels of the feature map, layer by layer"},
-            "xaxis": {"title": {"text": "layer # (see the layer table)"}},
+            "title": {"text": "Channels per layer"},
+            "xaxis": {"title": {"text": "layer # (layer table); shaded T: transitions"}},
             "yaxis": {"title": {"text": "channels"}},
             "shapes": shapes,
             "annotations": annotations,
@@ -124,7 +126,7 @@ def stage_cost_figure(summary: Summary) -> go.Figure:
     return go.Figure(
         data=bars,
         layout={
-            "title": {"text": "Where the parameters and the compute are"},
+            "title": {"text": "Cost per stage"},
             "showlegend": False,
             "xaxis": {"domain": [0, 0.45]},
             "xaxis2": {"domain": [0.55, 1], "anchor": "y2"},

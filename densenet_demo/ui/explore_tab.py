@@ -36,6 +36,8 @@ from .components import component_for
 from .explore_charts import channel_growth_figure, stage_cost_figure
 from .hosting import BUILD_CONCURRENCY, release_freed_memory
 
+# What `explore` returns, in order.
+VIEWS = ("headline", "channel chart", "stage chart", "layer table", "code", "share link")
 HOW_IT_WORKS = """
 **Dense block.** Layer ℓ receives the concatenation of the block input and the outputs of all
 ℓ−1 earlier layers, and adds **k** (the growth rate) new channels: after L layers a block holds
@@ -55,7 +57,7 @@ transition.
 def render(demo: gr.Blocks) -> None:
     """The tab's components and their events (call inside `gr.Tab`)."""
     initial = preset_controls(DEFAULT_PRESET)
-    with gr.Row():
+    with gr.Row(elem_id="explore-layout"):
         with gr.Column(scale=1, min_width=300):
             inputs: dict[str, gr.components.Component] = {}
             for row, controls in itertools.groupby(CONTROLS, key=lambda control: control.row):
@@ -64,12 +66,11 @@ def render(demo: gr.Blocks) -> None:
                         inputs[control.name] = component_for(control, initial[control.name])
             batch_size = component_for(BATCH_SIZE, BATCH_SIZE.default)
         with gr.Column(scale=2):
-            headline_view = gr.Markdown()
+            refusal = gr.Markdown(visible=False, elem_classes=["refusal"])
+            headline_view = gr.Markdown(label="Headline figures")
             channel_chart = gr.Plot(label="Channel growth")
             stage_chart = gr.Plot(label="Cost per stage")
-            share_link = gr.Textbox(
-                label="Link to this configuration (append to the page address)", buttons=["copy"]
-            )
+            share_link = gr.Textbox(label="Link to this configuration", buttons=["copy"])
     with gr.Accordion("How DenseNet works", open=False):
         gr.Markdown(HOW_IT_WORKS)
     with gr.Accordion("All presets at a glance", open=False):
@@ -84,14 +85,34 @@ def render(demo: gr.Blocks) -> None:
 
     views = [headline_view, channel_chart, stage_chart, layer_view, code, share_link]
     preset = inputs["preset"]
+    every_input = {**inputs, BATCH_SIZE.name: batch_size}
     # Explore updates are pure arithmetic (~10 ms): served directly, not through the queue.
+    # Gradio shows no error of such an event on the page, so the page's own event checks the
+    # values itself and shows a refusal beside the figures it leaves as they were.
     gr.on(
         [component.input for component in inputs.values() if component is not preset]
         + [batch_size.input],
+        on_page(every_input),
+        inputs_kwargs=every_input,
+        outputs=[refusal, *views, keras_summary],
+        preprocess=False,
+        queue=False,
+        # A change made while the last one is computed runs after it; by default it was
+        # dropped, leaving figures of an older value beside the control's new one.
+        trigger_mode="always_last",
+        api_visibility="private",
+    )
+    # API callers get the same views, and a refusal as an error, from /explore.
+    gr.Button(visible=False).click(
         explore,
-        inputs_kwargs={**inputs, BATCH_SIZE.name: batch_size},
+        inputs_kwargs=every_input,
         outputs=views,
         api_name="explore",
+        api_description="The analytic summary of one DenseNet configuration: headline figures "
+        "(depth, parameters, MACs, memory), channel growth and cost-per-stage charts, the layer "
+        "table, Python code that rebuilds it and a link that reopens it. `preset` is only a "
+        "label: the architecture is what the other values say (call /load_preset for a "
+        "preset's values). Every value is checked; a refused one is named in the error.",
         queue=False,
     )
     preset.input(
@@ -99,6 +120,8 @@ def render(demo: gr.Blocks) -> None:
         inputs=[preset, batch_size],
         outputs=[*inputs.values(), *views],
         api_name="load_preset",
+        api_description="A preset's control values (in /explore's order), followed by its "
+        "summary views as /explore returns them.",
         queue=False,
     )
     demo.load(
@@ -106,6 +129,8 @@ def render(demo: gr.Blocks) -> None:
         inputs=None,
         outputs=[*inputs.values(), *views],
         api_name="load_link",
+        api_description="The control values and summary views of the page address's query "
+        "string (a shared link); without one, densenet121's.",
         queue=False,
     )
     build_button.click(
@@ -113,6 +138,10 @@ def render(demo: gr.Blocks) -> None:
         inputs_kwargs=inputs,
         outputs=keras_summary,
         api_name="build_keras",
+        api_description="Build the real Keras model of a configuration (values as for "
+        "/explore) and return model.summary() with a check that Keras' parameter counts AGREE "
+        "with the analytic summary's. A model above the build limits is refused, with the "
+        "reason.",
         **BUILD_CONCURRENCY,
     )
 
@@ -140,10 +169,39 @@ def page_url(request: gr.Request | None) -> str:
         return ""
 
 
+def on_page(components: dict[str, gr.components.Component]):
+    """The page's Explore update: `explore` over the raw values of `components` (the event
+    runs with preprocess=False), each checked by its own component first.
+
+    Returns (refusal, the six views, the Keras build output): on success the refusal is hidden,
+    the views are new and the build output (of the previous configuration) is cleared; on a
+    refused value the refusal names it and the views are kept, marked stale.
+    """
+
+    def update(request: gr.Request | None = None, **payloads) -> tuple:
+        try:
+            values = {
+                name: components[name].preprocess(payload) for name, payload in payloads.items()
+            }
+            views = explore(request, **values)
+        except gr.Error as error:
+            note = (
+                f"**Not updated:** {error.message} The figures below are still those of "
+                "the last valid configuration."
+            )
+            kept = [gr.update(elem_classes=["stale"]) for _ in VIEWS]
+            return gr.update(value=note, visible=True), *kept, gr.skip()
+        fresh = [gr.update(value=view, elem_classes=[]) for view in views]
+        return gr.update(value="", visible=False), *fresh, None
+
+    return update
+
+
 def explore(request: gr.Request | None = None, **values) -> tuple:
     """All Explore views for the control values (by name, see `CONTROLS`) and `batch_size`.
 
-    Returns (headline markdown, channel chart, stage chart, layer table, code, share link).
+    Returns the `VIEWS`: headline markdown, channel chart, stage chart, layer table, code and
+    share link.
     """
     try:
         config = config_from_controls(values)
@@ -225,11 +283,8 @@ def build_with_keras(**values) -> str:
     release_freed_memory()
     summary = summarize(config)
     agree = (keras_total, keras_trainable) == (summary.total_params, summary.trainable_params)
-    verdict = (
-        "✅ Keras and the analytic summary agree"
-        if agree
-        else "❌ Keras and the analytic summary DISAGREE"
-    )
+    # Words, not ✅/❌: Debian's Chromium has no font for those and draws empty boxes.
+    verdict = "AGREE" if agree else "DISAGREE"
     return (
         f"{verdict}: Keras count_params() = {keras_total:,} "
         f"(trainable {keras_trainable:,}); analytic = {summary.total_params:,} "

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from ..inference.image_file import MAX_FILE_BYTES
+from .style import PAGE_CSS
 
 # The largest honest request: an image at the upload limit sent as a base64 data: URL (4/3 of
 # its bytes), plus room for the JSON around it.
@@ -154,6 +155,8 @@ def override_warnings(overrides: Path = OVERRIDES) -> list[str]:
     """One line per security pin in requirements-overrides.txt that this environment lacks:
     a host that installs requirements.txt alone (a Space built with `sdk: gradio` does) runs
     the older release, and its log should say so."""
+    if not overrides.is_file():  # an installed package: pip resolved its own dependencies
+        return []
     lines = []
     for package, pinned in pins(overrides):
         installed = installed_version(package)
@@ -183,4 +186,5 @@ def launch_options() -> dict:
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSION_CAPACITY,
         "app_kwargs": {"middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]},
+        "css": PAGE_CSS,
     }

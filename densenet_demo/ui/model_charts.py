@@ -16,16 +16,17 @@ from ..inference.feature_reuse import ReuseGrid
 class Anchor(NamedTuple):
     """A published Fashion-MNIST test accuracy to compare against."""
 
-    name: str
+    name: str  # short: it labels a bar on a phone too
     accuracy: float
     source: str
+    about: str  # shown on hover
 
 
 _BENCHMARK = "the Fashion-MNIST benchmark table (github.com/zalandoresearch/fashion-mnist)"
 ANCHORS = (
-    Anchor("DenseNet-BC, 768K parameters", 0.954, _BENCHMARK),
-    Anchor("WRN-40-4, 8.9M parameters", 0.967, _BENCHMARK),
-    Anchor("Humans (crowd-sourced, no fashion expertise)", 0.835, _BENCHMARK),
+    Anchor("DenseNet-BC 768K", 0.954, _BENCHMARK, "DenseNet-BC, 768K parameters"),
+    Anchor("WRN-40-4 8.9M", 0.967, _BENCHMARK, "Wide ResNet 40-4, 8.9M parameters"),
+    Anchor("Humans", 0.835, _BENCHMARK, "Humans, crowd-sourced, no fashion expertise"),
 )
 
 FEATURE_REUSE_HOW_TO_READ = (
@@ -51,20 +52,20 @@ def headline_markdown(card: ModelCard) -> str:
 
 def accuracy_figure(card: ModelCard) -> go.Figure:
     """This model's test accuracy beside the published anchors."""
-    names = [f"This model, {card.params / 1000:.0f}K parameters"]
-    names += [anchor.name for anchor in ANCHORS]
+    names = [f"This model {card.params / 1000:.0f}K"] + [anchor.name for anchor in ANCHORS]
     values = [card.test_accuracy] + [anchor.accuracy for anchor in ANCHORS]
-    sources = ["its model card"] + [anchor.source for anchor in ANCHORS]
+    details = [[f"this project's DenseNet, {card.params:,} parameters", "its model card"]]
+    details += [[anchor.about, anchor.source] for anchor in ANCHORS]
     return go.Figure(
         go.Bar(
             x=values,
             y=names,
             orientation="h",
-            customdata=sources,
+            customdata=details,
             marker_color=["#d62728"] + ["#7f7f7f"] * len(ANCHORS),
             text=[f"{value:.1%}" for value in values],
             textposition="auto",
-            hovertemplate="%{y}: %{x:.1%}<br>from %{customdata}<extra></extra>",
+            hovertemplate="%{customdata[0]}: %{x:.1%}<br>from %{customdata[1]}<extra></extra>",
         ),
         layout={
             "title": {"text": "Test accuracy on Fashion-MNIST"},
@@ -217,7 +218,7 @@ def feature_reuse_figure(grids: list[ReuseGrid]) -> go.Figure:
         rows=1,
         cols=len(grids),
         horizontal_spacing=0.06,
-        subplot_titles=[f"Dense block {grid.block}" for grid in grids],
+        subplot_titles=[f"Block {grid.block}" for grid in grids],
     )
     for column, grid in enumerate(grids, start=1):
         normalised = grid.normalised

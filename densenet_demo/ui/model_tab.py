@@ -58,7 +58,7 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
             predicted_class = Dropdown(
                 list(tab.class_names), value=worst_pair[1], label="Predicted class"
             )
-        count = gr.Markdown(first_count)
+        count = gr.Markdown(first_count, label="How many")
         gallery = gr.Gallery(
             first_images,
             label="Misclassified test images (index in the test set)",
@@ -73,6 +73,9 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
             inputs=[true_class, predicted_class],
             outputs=[gallery, count],
             api_name="misclassified",
+            api_description="The shipped model's misclassified test images of one confusion "
+            "matrix cell, by true class and predicted class (names as in the model's class "
+            "list), at most 100, with their index in the test set, and how many there are.",
         )
     gr.Plot(training_curves_figure(tab.card), label="Training curves")
     gr.Markdown(FEATURE_REUSE_HOW_TO_READ)

@@ -1,0 +1,48 @@
+"""The page: the three tabs composed, and the server launched (`app.py`, on Hugging Face Spaces,
+and `densenet-explorer serve` both start it here).
+
+Each tab holds its own layout, events and handlers; every serving setting is in `hosting`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import gradio as gr
+
+from ..inference.imagenet import FOLDER_VARIABLE
+from ..inference.service import DEFAULT_MODEL, ModelRegistry
+from . import classify_tab, explore_tab, model_tab
+from .components import Blocks
+from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
+
+INTRO = """# DenseNet Explorer
+Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))
+and see its size, compute, memory and channel growth at once — computed analytically, then
+checked against a real Keras build on demand."""
+
+
+def build_demo(models: ModelRegistry) -> gr.Blocks:
+    """The page. The default model is loaded here, before serving: checked, converted
+    (in-process: nothing to stall yet) and warmed up; the ImageNet ones when first chosen."""
+    default, unavailable = models.load(DEFAULT_MODEL, isolated=False)
+    # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
+    with Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Explore"):
+            explore_tab.render(demo)
+        with gr.Tab("Classify"):
+            classify_tab.render(models, default, unavailable)
+        with gr.Tab("Model"):
+            model_tab.render(default, unavailable)
+    demo.queue(**QUEUE_OPTIONS)
+    return demo
+
+
+def serve() -> None:
+    """Build the page over the weights folder (`DENSENET_WEIGHTS_DIR`, else the shipped one)
+    and serve it until interrupted, with the settings of `hosting`."""
+    for warning in override_warnings():
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
+    build_demo(ModelRegistry(os.environ.get(FOLDER_VARIABLE) or None)).launch(**launch_options())
