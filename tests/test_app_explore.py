@@ -49,6 +49,17 @@ def test_every_endpoint_of_the_page_is_served(client):
     ]
 
 
+def test_every_endpoint_is_described_for_callers_and_names_its_outputs(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name, endpoint in endpoints.items():
+        assert len(endpoint["description"]) > 40, name
+        assert (
+            "`CONTROLS`" not in endpoint["description"] and "Service" not in endpoint["description"]
+        ), name  # written for callers, not in the code's words
+        unnamed = [r["label"] for r in endpoint["returns"] if r["label"].startswith("value_")]
+        assert unnamed == [], name
+
+
 def test_explore_returns_the_summary_views(client, app_url):
     headline, channels, stages, table, code, link = client.predict(
         *DENSENET121, 32, api_name="/explore"

@@ -226,3 +226,40 @@ def test_the_explanation_follows_the_picture_and_the_opacity(classify_app_url, p
     component(page, "Your picture").locator("input[type=file]").set_input_files(EXAMPLES[1])
     expect(page.get_by_text("Grad-CAM for")).to_have_count(0)
     expect(component(page, "On your picture").locator("img")).to_have_count(0)
+
+
+@pytest.fixture
+def phone(browser, request):
+    """A page the size of a phone (390 x 844); screenshots of each tab are saved."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def fits_the_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_on_a_phone_the_figures_come_first_and_every_tab_fits(classify_app_url, phone):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.goto(classify_app_url)
+    parameters = headline_value(phone, "Parameters")
+    expect(parameters).to_be_visible()
+    preset = phone.get_by_role("combobox", name="Preset")
+    assert parameters.bounding_box()["y"] < phone.viewport_size["height"]  # no scrolling
+    assert parameters.bounding_box()["y"] < preset.bounding_box()["y"]  # before the controls
+    assert fits_the_width(phone)
+    phone.screenshot(path=ARTIFACTS / "phone-explore.png", full_page=True)
+
+    phone.get_by_role("tab", name="Classify").click()
+    component(phone, "Your picture").locator("input[type=file]").set_input_files(EXAMPLE)
+    expect(component(phone, "Top-k classes").locator("dt")).to_have_count(5)
+    assert fits_the_width(phone)
+    phone.screenshot(path=ARTIFACTS / "phone-classify.png", full_page=True)
+
+    phone.get_by_role("tab", name="Model").click()
+    expect(phone.get_by_text("Confusion matrix (red: mistakes)")).to_be_visible()
+    assert fits_the_width(phone)
+    phone.screenshot(path=ARTIFACTS / "phone-model.png", full_page=True)

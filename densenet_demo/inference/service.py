@@ -18,7 +18,10 @@ from .imagenet import WEIGHT_FILES
 
 DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
 RETRY_AFTER_S = 600  # a model that could not be loaded is tried again after this long
-MODELS = {name: PRESET_INFO[name].title for name in (DEFAULT_MODEL, *WEIGHT_FILES)}
+# The Model menu's names: short enough for a phone's menu.
+MODELS = {DEFAULT_MODEL: "Fashion-MNIST (this project)"} | {
+    name: PRESET_INFO[name].title for name in WEIGHT_FILES
+}
 
 
 class Prediction(NamedTuple):

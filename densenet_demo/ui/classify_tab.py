@@ -236,7 +236,7 @@ class ClassifyHandlers:
         try:
             about = describe(self.models.service(model).classifier.card)
         except ValueError as error:
-            note = f"**Not available.** {error} Back on the {MODELS[DEFAULT_MODEL]}."
+            note = f"**Not available.** {error} The menu is back on {MODELS[DEFAULT_MODEL]}."
             return gr.update(value=note, elem_classes=["refusal"]), DEFAULT_MODEL, *cleared
         return gr.update(value=about, elem_classes=[]), gr.skip(), *cleared
 

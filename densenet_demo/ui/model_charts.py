@@ -131,7 +131,7 @@ def confusion_figure(card: ModelCard) -> go.Figure:
     share = counts / counts.sum(axis=1, keepdims=True)
     diagonal = np.eye(len(names), dtype=bool)
 
-    def trace(cells, colours, hover, colorbar):
+    def trace(cells, colours, hover):
         z = np.where(cells, counts, np.nan)
         return go.Heatmap(
             z=z.tolist(),
@@ -141,8 +141,7 @@ def confusion_figure(card: ModelCard) -> go.Figure:
             colorscale=colours,
             texttemplate="%{z:d}",
             hovertemplate=hover,
-            showscale=colorbar is not None,
-            colorbar=colorbar,
+            showscale=False,  # every cell shows its count; a colour bar would squeeze a phone's
             hoverongaps=False,
             xgap=1,
             ygap=1,
@@ -152,19 +151,17 @@ def confusion_figure(card: ModelCard) -> go.Figure:
         diagonal,
         [[0, "#e5f5e0"], [1, "#31a354"]],
         "%{z:d} %{y} images classified correctly (%{customdata:.1%})<extra></extra>",
-        None,
     )
     wrong = trace(
         ~diagonal,
         "Reds",
         "%{z:d} %{y} images classified as %{x} (%{customdata:.1%} of %{y})"
         "<br>pick true %{y}, predicted %{x} below to see them<extra></extra>",
-        {"title": {"text": "mistakes"}},
     )
     return go.Figure(
         [correct, wrong],
         layout={
-            "title": {"text": "Confusion matrix: any red cell with a count can be picked below"},
+            "title": {"text": "Confusion matrix (red: mistakes)"},
             "xaxis": {"title": {"text": "predicted class"}, "tickangle": -35},
             "yaxis": {"title": {"text": "true class"}, "autorange": "reversed"},
             "height": 560,
@@ -201,7 +198,7 @@ def training_curves_figure(card: ModelCard) -> go.Figure:
                 row=1,
                 col=column,
             )
-    figure.update_xaxes(title_text="epoch", tick0=1, dtick=max(1, round(len(epochs) / 10)))
+    figure.update_xaxes(title_text="epoch", nticks=6)  # a few ticks: readable on a phone
     figure.update_layout(
         title={"text": "Training curves"},
         height=340,
@@ -239,7 +236,7 @@ def feature_reuse_figure(grids: list[ReuseGrid]) -> go.Figure:
         figure.update_yaxes(autorange="reversed", row=1, col=column, showticklabels=column == 1)
     figure.update_xaxes(tickangle=-45)
     figure.update_layout(
-        title={"text": "Feature reuse: how much each layer uses each earlier layer"},
+        title={"text": "Feature reuse per dense block"},
         coloraxis={
             "colorscale": "Viridis",
             "cmin": 0,
