@@ -21,6 +21,7 @@ from .architecture.config import (
 from .architecture.presets import PRESETS
 from .architecture.summary import DEFAULT_BATCH_SIZE
 from .inference.imagenet import FOLDER_VARIABLE
+from .training.calibration import DEFAULT_FLAG_RATE
 
 
 def _int_list(field: str):
@@ -250,6 +251,23 @@ def _serve(args: argparse.Namespace) -> None:
     serve()
 
 
+def _add_trained_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model a command reads (`_trained_model`) and where the data set is."""
+    parser.add_argument(
+        "model",
+        nargs="?",
+        default="fashion",
+        help="a model name in --weights-dir, or a .weights.h5 file",
+    )
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=None,
+        help="folder with the model's card (default: the shipped weights/)",
+    )
+    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densenet-explorer",
@@ -299,14 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="recompute a model's test accuracy and compare it with its model card"
     )
-    evaluate.add_argument(
-        "model",
-        nargs="?",
-        default="fashion",
-        help="a model name in --weights-dir, or a .weights.h5 file",
-    )
-    evaluate.add_argument("--weights-dir", type=Path, default=None)
-    evaluate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    _add_trained_model_options(evaluate)
     evaluate.add_argument(
         "--write-mistakes",
         action="store_true",
@@ -320,18 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="choose the threshold below which the app says an upload does not look like "
         "clothing (on validation images), measure it and write it to the model card",
     )
-    calibrate.add_argument(
-        "model",
-        nargs="?",
-        default="fashion",
-        help="a model name in --weights-dir, or a .weights.h5 file",
-    )
-    calibrate.add_argument("--weights-dir", type=Path, default=None)
-    calibrate.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    _add_trained_model_options(calibrate)
     calibrate.add_argument(
         "--flag-rate",
         type=float,
-        default=0.05,
+        default=DEFAULT_FLAG_RATE,
         help="share of the held-out clothing images allowed below the threshold",
     )
     calibrate.set_defaults(handler=_calibrate)

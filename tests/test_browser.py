@@ -5,6 +5,7 @@ Browsers cannot be downloaded here, so Playwright is pointed at /usr/bin/chromiu
 in $TEST_ARTIFACTS_DIR (default: test-artifacts/ at the repository root).
 """
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -59,16 +60,25 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh page; its screenshot is saved when the test ends, passed or failed."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+@contextlib.contextmanager
+def opened(browser, width, height):
+    """A fresh page of `width` x `height` CSS pixels."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A desktop-sized page; its screenshot is saved when the test ends, passed or failed."""
+    with opened(browser, 1400, 1000) as page:
+        yield page
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
 
 
 def component(page, label):
@@ -229,13 +239,10 @@ def test_the_explanation_follows_the_picture_and_the_opacity(classify_app_url, p
 
 
 @pytest.fixture
-def phone(browser, request):
-    """A page the size of a phone (390 x 844); screenshots of each tab are saved."""
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+def phone(browser):
+    """A page the size of a phone (390 x 844); its test saves a screenshot of each tab."""
+    with opened(browser, 390, 844) as page:
+        yield page
 
 
 def fits_the_width(page) -> bool:
