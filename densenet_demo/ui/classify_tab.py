@@ -15,7 +15,7 @@ from ..inference.gradcam import Explanation, check_opacity, explain
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.model_inputs import CROP_SIZE, FASHION_SIZE, RESIZE_SIZE, enlarged
 from ..inference.service import DEFAULT_MODEL, MODELS, ClassifyService, ModelRegistry
-from .components import Dropdown, Slider
+from .components import Dropdown, Slider, ui_error
 from .components import Image as ImageInput
 from .hosting import CLASSIFY_CONCURRENCY, EXPLAIN_CONCURRENCY
 
@@ -80,8 +80,9 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         api_description="Classify one picture (a file, or a base64 data: URL) with a model: "
         "'fashion' (this project's Fashion-MNIST DenseNet, the default) or 'densenet121', "
         "'densenet169', 'densenet201' (Keras' ImageNet weights, loaded on first use). Returns "
-        "the top k classes with their probabilities, the picture the model saw and the "
-        "server time.",
+        "the top k classes with their probabilities, the picture the model saw, and a line "
+        "with the server time, after a sentence saying so when the picture does not look like "
+        "what the model knows.",
         **CLASSIFY_CONCURRENCY,
     )
     # A new picture or model: the explanation of the old one goes at once.
@@ -145,10 +146,6 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
     )
 
 
-def _ui_error(error: Exception) -> gr.Error:
-    return gr.Error(str(error), print_exception=False)
-
-
 class ClassifyHandlers:
     """The tab's events over a `ModelRegistry`: its `ValueError`s become `gr.Error`s."""
 
@@ -159,7 +156,7 @@ class ClassifyHandlers:
         try:
             return self.models.service(model)
         except ValueError as error:
-            raise _ui_error(error) from None
+            raise ui_error(error) from None
 
     def classify(
         self, image: str | None, top_k: float, model: str = DEFAULT_MODEL
@@ -178,7 +175,7 @@ class ClassifyHandlers:
         try:
             prediction = service.classify(image, top_k)
         except ValueError as error:  # top_k, or the image: unreadable, too large, damaged
-            raise _ui_error(error) from None
+            raise ui_error(error) from None
         prepare_ms, model_ms = prediction.prepare_seconds * 1e3, prediction.model_seconds * 1e3
         about = (
             f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
@@ -206,12 +203,12 @@ class ClassifyHandlers:
         try:
             check_opacity(opacity)  # before any model work
         except ValueError as error:
-            raise _ui_error(error) from None
+            raise ui_error(error) from None
         classifier = self._service(model).classifier
         try:
             explanation = explain(classifier, image)
         except ValueError as error:  # an unreadable image: one sentence
-            raise _ui_error(error) from None
+            raise ui_error(error) from None
         return *explanation.overlays(opacity), explanation.caption, explanation
 
     def recolour(self, explanation: Explanation | None, opacity: float) -> tuple:
@@ -221,7 +218,7 @@ class ClassifyHandlers:
         try:
             return explanation.overlays(opacity)
         except ValueError as error:
-            raise _ui_error(error) from None
+            raise ui_error(error) from None
 
     def describe(self, model: str) -> str:
         """What the chosen model is and what a picture becomes for it (loading the model)."""

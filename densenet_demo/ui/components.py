@@ -40,6 +40,12 @@ class Blocks(gr.Blocks):
             )
 
 
+def ui_error(error: Exception) -> gr.Error:
+    """An error's one sentence as the page and API callers see it (no traceback in the log:
+    a refused value is not a fault)."""
+    return gr.Error(str(error), print_exception=False)
+
+
 def _named_preprocess(component, preprocess, payload):
     try:
         return preprocess(payload)
@@ -101,7 +107,7 @@ class Image(gr.Image):
             try:
                 image_format = check_image_file(source)
             except ValueError as error:
-                raise gr.Error(str(error), print_exception=False) from None
+                raise ui_error(error) from None
             if isinstance(source, bytes) and self.type == "filepath":
                 return self._kept(source, image_format)
         try:

@@ -32,7 +32,7 @@ from ..architecture.presets import PRESET_INFO, PRESETS
 from ..architecture.report import headline, layer_table, preset_table
 from ..architecture.share import config_code, from_query, to_query
 from ..architecture.summary import summarize
-from .components import component_for
+from .components import component_for, ui_error
 from .explore_charts import channel_growth_figure, stage_cost_figure
 from .hosting import BUILD_CONCURRENCY, release_freed_memory
 
@@ -146,10 +146,6 @@ def render(demo: gr.Blocks) -> None:
     )
 
 
-def _ui_error(error: Exception) -> gr.Error:
-    return gr.Error(str(error), print_exception=False)
-
-
 def preset_note(preset: str, config: DenseNetConfig) -> str:
     if preset in PRESET_INFO and PRESETS[preset] == config:
         info = PRESET_INFO[preset]
@@ -207,7 +203,7 @@ def explore(request: gr.Request | None = None, **values) -> tuple:
         config = config_from_controls(values)
         batch = check_batch_size(values[BATCH_SIZE.name])
     except ValueError as error:
-        raise _ui_error(error) from None
+        raise ui_error(error) from None
     summary = summarize(config)
     preset = values["preset"] if isinstance(values["preset"], str) else CUSTOM
     rows = "\n".join(f"| {label} | {value} |" for label, value in headline(summary, batch))
@@ -269,7 +265,7 @@ def build_with_keras(**values) -> str:
     try:
         config = config_from_controls(values)
     except (ValueError, TypeError) as error:
-        raise _ui_error(error) from None
+        raise ui_error(error) from None
     try:
         model = build_model(config)  # refused above the build limits, before Keras works
     except ValueError as error:

@@ -16,7 +16,7 @@ from ..inference.feature_reuse import ReuseGrid, feature_reuse
 from ..inference.mistakes import Mistakes, load_mistakes
 from ..inference.model_inputs import enlarged
 from ..inference.service import ClassifyService
-from .components import Dropdown
+from .components import Dropdown, ui_error
 from .model_charts import (
     FEATURE_REUSE_HOW_TO_READ,
     accuracy_figure,
@@ -112,7 +112,7 @@ class ModelTab:
             true = self._class_index("true class", true_class)
             predicted = self._class_index("predicted class", predicted_class)
         except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            raise ui_error(error) from None
         if true == predicted:
             return [], (
                 f"True and predicted class are both {true_class}: those images were "
