@@ -33,7 +33,7 @@ def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client, 
         client = Client(classify_app_url, verbose=False)
         return client.predict(handle_file(str(path)), 10, api_name="/predict")[0]
 
-    # Sixteen different files: identical concurrent uploads share one file in Gradio's cache.
+    # Sixteen different files, so that each answer can be checked against its own file's.
     alone = {path.name: top(path) for path in EXAMPLES[:16]}
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(top, EXAMPLES[:16]))
@@ -43,6 +43,22 @@ def test_concurrent_callers_get_the_same_answers_as_one_caller(classify_client, 
         got = {c["label"]: c["confidence"] for c in result["confidences"]}
         assert got.keys() == expected.keys()
         assert all(abs(got[label] - expected[label]) < 1e-5 for label in got)
+
+
+def test_sixteen_callers_sending_the_same_picture_ten_times_all_get_answers(classify_app_url):
+    """Many people clicking the same example: identical results land on one path of Gradio's
+    cache, which Gradio 6.31 rewrote in place while others downloaded it (ui/gradio_fixes.py)."""
+
+    def caller(_):
+        client = Client(classify_app_url, verbose=False)
+        return [
+            client.predict(handle_file(str(EXAMPLES[0])), 3, api_name="/predict")[0]["label"]
+            for _ in range(10)
+        ]
+
+    with ThreadPoolExecutor(16) as pool:
+        labels = [label for answers in pool.map(caller, range(16)) for label in answers]
+    assert len(labels) == 160 and len(set(labels)) == 1  # every call answered, alike
 
 
 def test_a_file_that_is_not_an_image_gets_one_clear_sentence(classify_client, tmp_path):

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.service import DEFAULT_MODEL, ModelRegistry
-from . import classify_tab, explore_tab, model_tab
+from . import classify_tab, explore_tab, gradio_fixes, model_tab
 from .components import Blocks
 from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
 
@@ -26,6 +26,7 @@ checked against a real Keras build on demand."""
 def build_demo(models: ModelRegistry) -> gr.Blocks:
     """The page. The default model is loaded here, before serving: checked, converted
     (in-process: nothing to stall yet) and warmed up; the ImageNet ones when first chosen."""
+    gradio_fixes.apply()
     default, unavailable = models.load(DEFAULT_MODEL, isolated=False)
     # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
     with Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
