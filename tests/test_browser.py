@@ -72,10 +72,15 @@ def opened(browser, width, height):
         context.close()
 
 
+SIZES = {"desktop": (1400, 1000), "phone": (390, 844)}
+ON_BOTH_SIZES = pytest.mark.parametrize("page", list(SIZES), indirect=True)
+
+
 @pytest.fixture
 def page(browser, request):
-    """A desktop-sized page; its screenshot is saved when the test ends, passed or failed."""
-    with opened(browser, 1400, 1000) as page:
+    """A desktop-sized page, or the size a test asks for (`ON_BOTH_SIZES`); its screenshot is
+    saved when the test ends, passed or failed."""
+    with opened(browser, *SIZES[getattr(request, "param", "desktop")]) as page:
         yield page
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
@@ -117,6 +122,7 @@ def test_changing_the_growth_rate_updates_the_numbers_and_the_chart(app_url, pag
     page.wait_for_function(CHART_SHOWS, arg=["Channel growth", chart_data(changed)])
 
 
+@ON_BOTH_SIZES
 def test_a_refused_value_is_named_beside_the_figures_it_leaves_stale(app_url, page):
     page.goto(app_url)
     parameters = headline_value(page, "Parameters")
@@ -132,10 +138,11 @@ def test_a_refused_value_is_named_beside_the_figures_it_leaves_stale(app_url, pa
     expect(refusal).to_contain_text("Not updated: Growth rate k: Value 0 is less than minimum")
     expect(refusal).to_contain_text("still those of the last valid configuration")
     expect(page.locator(".block.stale").first).to_be_visible()
+    width = page.viewport_size["width"]
+    page.screenshot(path=ARTIFACTS / f"refused-value-{width}px.png", full_page=True)
     expect(parameters).to_have_text(  # the old figures are kept, not emptied
         dict(headline(summarize(PRESETS["densenet121"]), DEFAULT_BATCH_SIZE))["Parameters"]
     )
-    page.screenshot(path=ARTIFACTS / "refused-value.png", full_page=True)
 
     layers = page.get_by_label("Layers per dense block")
     layers.fill("6,,x")
@@ -187,6 +194,7 @@ def open_classify_with(page, url, picture):
     expect(component(page, "Top-k classes").locator("dt")).to_have_count(5)
 
 
+@ON_BOTH_SIZES
 def test_an_unavailable_model_is_explained_once_and_the_menu_goes_back(classify_app_url, page):
     """The app runs with DENSENET_OFFLINE=1 and no ImageNet weights."""
     open_classify_with(page, classify_app_url, EXAMPLE)
@@ -202,13 +210,13 @@ def test_an_unavailable_model_is_explained_once_and_the_menu_goes_back(classify_
     expect(menu).to_have_value(MODELS["fashion"])
     expect(component(page, "Top-k classes").locator("dt")).to_have_count(5)  # classified again
     expect(page.get_by_test_id("toast-body")).to_have_count(0)
-    page.screenshot(path=ARTIFACTS / "unavailable-model.png", full_page=True)
 
 
 def heat_map_source(page, label):
     return component(page, label).locator("img").first.get_attribute("src")
 
 
+@ON_BOTH_SIZES
 def test_the_explanation_follows_the_picture_and_the_opacity(classify_app_url, page):
     open_classify_with(page, classify_app_url, EXAMPLE)
     page.get_by_text("Why this class? Grad-CAM").click()
@@ -230,7 +238,6 @@ def test_the_explanation_follows_the_picture_and_the_opacity(classify_app_url, p
         }""",
         arg=["On your picture", before],
     )
-    page.screenshot(path=ARTIFACTS / "explanation.png", full_page=True)
 
     # A new picture: the old explanation goes at once.
     component(page, "Your picture").locator("input[type=file]").set_input_files(EXAMPLES[1])
