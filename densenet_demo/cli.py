@@ -220,17 +220,17 @@ def _calibrate(args: argparse.Namespace) -> None:
     from .training.export import write_card
 
     name, classifier = _trained_model(args)
-    check = calibrate(classifier, args.data_dir, args.flag_rate)
-    card_path = classifier.weights_path.parent / f"{name}.json"
-    write_card(card_path, dataclasses.replace(classifier.card, domain_check=check))
+    folder = classifier.weights_path.parent
+    check = calibrate(classifier, folder / f"{name}.domain.npz", args.data_dir, args.flag_rate)
+    write_card(folder / f"{name}.json", dataclasses.replace(classifier.card, domain_check=check))
     print(
-        f"{name}: flagged below {check.threshold:.1%} top-class probability; "
+        f"{name}: flagged above a feature distance of {check.threshold:.1f}; "
         f"{check.clothing_flagged:.1%} of {check.validation_images:,} held-out clothing "
         f"images flagged, {check.photos_flagged:.1%} of them shown as photos"
     )
     for kind, share in check.caught.items():
         print(f"  {share:6.1%} of {kind} caught")
-    print(f"wrote {card_path}")
+    print(f"wrote {folder / check.statistics_file} and {folder / f'{name}.json'}")
 
 
 def _predict(args: argparse.Namespace) -> None:

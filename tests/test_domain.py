@@ -9,7 +9,7 @@ import pytest
 
 from densenet_demo.inference.card import ModelCard
 from densenet_demo.inference.classifier import load_classifier
-from densenet_demo.inference.domain import DomainCheck
+from densenet_demo.inference.domain import DomainCheck, FeatureStatistics
 from densenet_demo.inference.service import ModelRegistry
 from densenet_demo.training.calibration import NON_CLOTHING, calibrate, non_clothing
 from densenet_demo.training.export import write_card
@@ -18,22 +18,34 @@ from densenet_demo.ui.classify_tab import ClassifyHandlers
 from support import EXAMPLE
 
 CHECK = DomainCheck(
-    threshold=0.6,
+    threshold=400.0,
     validation_images=5000,
     clothing_flagged=0.05,
-    photos_flagged=0.2,
-    caught={"noise": 0.9},
+    photos_flagged=0.05,
+    caught={"noise": 1.0},
+    statistics_file="fashion.domain.npz",
+    statistics_sha256="0" * 64,
 )
 
 
-def test_a_top_class_below_the_threshold_is_flagged_in_one_sentence():
-    assert CHECK.flags(0.41) and not CHECK.flags(0.6)
-    sentence = CHECK.sentence(0.41, "try another model")
-    assert sentence == (
-        "This picture does not look like the clothing this model knows: its top class has 41% "
-        "probability, below the 60% that 95% of real clothing images reach, so its labels are "
-        "likely wrong; try another model."
+def test_a_picture_far_from_every_class_is_flagged_in_one_sentence():
+    assert CHECK.flags(400.1) and not CHECK.flags(400.0)
+    assert CHECK.sentence("try another model") == (
+        "This picture does not look like the clothing this model knows: what it sees in it "
+        "lies farther from every kind it learned than for 95% of real clothing images, so its "
+        "labels are likely wrong; try another model."
     )
+
+
+def test_the_distance_is_to_the_nearest_class_in_the_shared_covariance():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 500)
+    features = rng.normal(0, [1.0, 5.0], (1000, 2)) + np.where(labels[:, None] == 1, 10.0, 0.0)
+    statistics = FeatureStatistics.fit(features, labels)
+    # 5 along the wide axis is one deviation; 5 along the narrow one, five.
+    near, far = statistics.distances(np.array([[0.0, 5.0], [5.0, 0.0]]))
+    assert near == pytest.approx(1, rel=0.15) and far == pytest.approx(25, rel=0.15)
+    assert statistics.distances(np.array([[10.0, 10.0]]))[0] < 0.1  # class 1's mean
 
 
 @pytest.mark.parametrize("kind", NON_CLOTHING)
@@ -50,7 +62,9 @@ def calibrated(tiny_weights_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("calibrated")
     shutil.copytree(tiny_weights_dir, folder, dirs_exist_ok=True)
     classifier = load_classifier("fashion", folder)
-    check = calibrate(classifier, flag_rate=0.1, count=20)
+    check = calibrate(
+        classifier, folder / "fashion.domain.npz", flag_rate=0.1, count=20, fit_images=400
+    )
     write_card(folder / "fashion.json", dataclasses.replace(classifier.card, domain_check=check))
     return folder, check
 
@@ -68,6 +82,20 @@ def test_the_check_travels_on_the_card(calibrated):
     assert ModelCard.read(folder / "fashion.json").domain_check == check
 
 
+def test_the_classifier_loads_the_check_with_its_statistics(calibrated):
+    folder, check = calibrated
+    loaded = load_classifier("fashion", folder).domain
+    assert loaded is not None and loaded[0] == check
+    assert loaded[1].means.shape == (10, loaded[1].precision.shape[0])
+
+
+def test_statistics_that_do_not_match_the_card_turn_the_check_off(calibrated, tmp_path):
+    folder, _ = calibrated
+    shutil.copytree(folder, tmp_path / "w")
+    (tmp_path / "w" / "fashion.domain.npz").write_bytes(b"tampered")
+    assert load_classifier("fashion", tmp_path / "w").domain is None
+
+
 def classified_with_threshold(calibrated, folder, threshold):
     """The Classify handler's answer for the example, its model's check set to `threshold`."""
     source, check = calibrated
@@ -79,9 +107,9 @@ def classified_with_threshold(calibrated, folder, threshold):
 
 
 def test_a_flagged_upload_gets_the_sentence_beside_its_labels(calibrated, tmp_path):
-    labels, _, about = classified_with_threshold(calibrated, tmp_path / "all", 1.0)
+    labels, _, about = classified_with_threshold(calibrated, tmp_path / "all", -1.0)
     assert len(labels) == 3  # the labels are still shown
     assert about.startswith("**This picture does not look like the clothing this model knows")
     assert "an ImageNet model (the Model menu)" in about and "Predicted in" in about
-    _, _, about = classified_with_threshold(calibrated, tmp_path / "none", 0.0)
+    _, _, about = classified_with_threshold(calibrated, tmp_path / "none", 1e12)
     assert about.startswith("Predicted in")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 import numpy as np
@@ -18,11 +18,12 @@ import numpy as np
 
 class MicroBatcher:
     """`submit(x)` blocks until `batch_fn(stacked xs)` has run over the inputs waiting
-    together (up to `max_batch_size`). It never waits for company: a lone request runs at
-    once, and requests that arrive during a forward pass form the next batch."""
+    together (up to `max_batch_size`), and returns its output for x (`batch_fn` returns one
+    output per input, in order). It never waits for company: a lone request runs at once, and
+    requests that arrive during a forward pass form the next batch."""
 
     def __init__(
-        self, batch_fn: Callable[[np.ndarray], np.ndarray], max_batch_size: int = 16
+        self, batch_fn: Callable[[np.ndarray], Sequence], max_batch_size: int = 16
     ) -> None:
         self._batch_fn, self._max_batch_size = batch_fn, max_batch_size
         self._requests: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
@@ -31,7 +32,7 @@ class MicroBatcher:
         self.batch_sizes: deque[int] = deque(maxlen=1024)
         threading.Thread(target=self._serve, name="micro-batcher", daemon=True).start()
 
-    def submit(self, item: np.ndarray) -> np.ndarray:
+    def submit(self, item: np.ndarray):
         future: Future = Future()
         self._requests.put((item, future))
         return future.result()

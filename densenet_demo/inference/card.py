@@ -273,7 +273,8 @@ _SCHEMA: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
     "mistakes_sha256": (_text, "a hex SHA-256", False),
     "domain_check": (
         DomainCheck.from_dict,
-        "an object with threshold, validation_images, clothing_flagged, photos_flagged and caught",
+        "an object with threshold, validation_images, clothing_flagged, photos_flagged, "
+        "caught, statistics_file and statistics_sha256",
         False,
     ),
     "title": (_text, "a title", False),

@@ -11,6 +11,7 @@ import numpy as np
 from ..files import sha256_of, shipped
 from . import imagenet
 from .card import ModelCard
+from .domain import load_statistics
 from .image_file import open_image
 from .model_inputs import MODEL_INPUTS
 
@@ -18,7 +19,12 @@ WEIGHTS_DIR = shipped("weights")  # the models that ship with the project
 
 
 class Classifier:
-    """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays."""
+    """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays.
+
+    The network runs on LiteRT up to its pooled features; the classifier layer (one matrix)
+    runs in NumPy. One forward pass so gives both the class probabilities and the features
+    that the out-of-domain check measures (`inference.domain`).
+    """
 
     def __init__(
         self, model, card: ModelCard, isolated: bool = False, weights_path: Path | None = None
@@ -37,7 +43,13 @@ class Classifier:
             np.asarray(value, np.float32)
             for value in (preprocessing.scale, preprocessing.mean, preprocessing.std)
         )
-        self._forward = LiteRTForward(model, isolated)
+        import keras
+
+        head = model.layers[-1]  # the Dense classifier; its input is the pooled features
+        self._forward = LiteRTForward(keras.Model(model.inputs, head.input), isolated)
+        self._kernel, self._bias = head.get_weights()
+        self._activation = card.config.classifier_activation
+        self.domain = load_statistics(card, weights_path.parent) if weights_path else None
         self._forward(np.zeros((1, *self.input_shape), np.float32))  # warm up
 
     def standardise(self, images: np.ndarray) -> np.ndarray:
@@ -48,6 +60,21 @@ class Classifier:
     def predict_batch(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (N, classes) for uint8 model inputs (N, H, W, C), or (N, H, W)
         for one channel: dataset arrays, or stacked `model_input` results."""
+        return self.head(self.features_batch(images))
+
+    def head(self, features: np.ndarray) -> np.ndarray:
+        """The classifier layer: pooled features (N, D) -> class scores (N, classes)."""
+        logits = features @ self._kernel + self._bias
+        if self._activation == "softmax":
+            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+            return exp / exp.sum(axis=1, keepdims=True)
+        if self._activation == "sigmoid":
+            return 1 / (1 + np.exp(-logits))
+        return logits
+
+    def features_batch(self, images: np.ndarray) -> np.ndarray:
+        """The pooled features (N, D) the classifier layer reads, for uint8 model inputs as
+        `predict_batch` takes them."""
         images = np.asarray(images)
         height, width, channels = self.input_shape
         shapes = [(height, width)] * (channels == 1) + [(height, width, channels)]

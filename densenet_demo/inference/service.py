@@ -31,6 +31,7 @@ class Prediction(NamedTuple):
     seen: np.ndarray  # the uint8 model input
     prepare_seconds: float  # reading and preparing the image
     model_seconds: float  # waiting for and running the forward pass
+    out_of_domain: bool  # its features lie beyond the model's domain check (if it has one)
 
 
 class ClassifyService:
@@ -38,7 +39,19 @@ class ClassifyService:
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
-        self.batcher = MicroBatcher(classifier.predict_batch)
+        self.batcher = MicroBatcher(self._forward)
+
+    def _forward(self, batch: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+        """(class probabilities, out of domain?) for each model input of a batch."""
+        features = self.classifier.features_batch(batch)
+        probabilities = self.classifier.head(features)
+        if self.classifier.domain is None:
+            return [(row, False) for row in probabilities]
+        check, statistics = self.classifier.domain
+        return [
+            (row, check.flags(distance))
+            for row, distance in zip(probabilities, statistics.distances(features))
+        ]
 
     def classify(self, image, top_k: int) -> Prediction:
         """The `top_k` classes of one upload; `ValueError` in one sentence for a bad `top_k`
@@ -47,9 +60,11 @@ class ClassifyService:
         top_k = self.classifier.check_top_k(top_k)
         seen = self.classifier.model_input(image)
         prepared = time.perf_counter()
-        probabilities = self.batcher.submit(seen)
+        probabilities, out_of_domain = self.batcher.submit(seen)
         top = self.classifier.top(probabilities, top_k)
-        return Prediction(top, seen, prepared - started, time.perf_counter() - prepared)
+        return Prediction(
+            top, seen, prepared - started, time.perf_counter() - prepared, out_of_domain
+        )
 
 
 class _Failure(NamedTuple):

@@ -1,6 +1,7 @@
-"""Choose the out-of-domain threshold of a trained model, and measure what it catches.
+"""Fit the out-of-domain check of a trained model, choose its threshold, measure it.
 
-The threshold is the `flag_rate` quantile of the top-class probability on the validation
+The class means and shared covariance of the pooled features are fitted on training images;
+the threshold is the (1 - `flag_rate`) quantile of the feature distance on the validation
 images held out of training (the test set is never used): about that share of clothing gets
 flagged. It is then measured on pictures that are not clothing, made here from nothing
 (nothing is downloaded): noise, colour gradients like a sky, drawn shapes, text, digits and
@@ -9,15 +10,20 @@ cartoon faces, each passed through the same upload path as a person's picture.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..files import write_atomically
 from ..inference.classifier import Classifier
-from ..inference.domain import DomainCheck
+from ..inference.domain import DomainCheck, FeatureStatistics
 from .data import Split, load_fashion_mnist, train_validation_split
 
 DEFAULT_FLAG_RATE = 0.05
 PICTURES_PER_KIND = 200
+FIT_IMAGES = 20_000  # training images the class means and covariance are fitted on
 
 
 def _noise(rng: np.random.Generator) -> Image.Image:
@@ -126,14 +132,14 @@ def as_photo(image: np.ndarray) -> Image.Image:
     return Image.merge("RGB", (grey, grey, grey))
 
 
-def top_probabilities(classifier: Classifier, pictures: list[Image.Image]) -> np.ndarray:
-    """The top-class probability of each picture, through the upload path."""
-    inputs = np.stack([classifier.model_input(picture) for picture in pictures])
-    return classifier.predict_batch(inputs).max(axis=1)
+def features_of(classifier: Classifier, pictures: list[Image.Image]) -> np.ndarray:
+    """The pooled features of each picture, through the upload path."""
+    return classifier.features_batch(np.stack([classifier.model_input(p) for p in pictures]))
 
 
-def validation_split(classifier: Classifier, data_dir: str | None = None) -> Split:
-    """The training images the model's run held out (its card's seed and size)."""
+def _splits(classifier: Classifier, data_dir: str | None) -> tuple[Split, Split]:
+    """(the training images, the validation images) of the model's run (its card's seed and
+    held-out size)."""
     settings = classifier.card.settings or {}
     if "validation_size" not in settings or classifier.card.seed is None:
         raise ValueError(
@@ -141,31 +147,47 @@ def validation_split(classifier: Classifier, data_dir: str | None = None) -> Spl
             "held out: calibrate takes a model this project trained"
         )
     train = load_fashion_mnist(data_dir)["train"]
-    return train_validation_split(train, settings["validation_size"], classifier.card.seed)[1]
+    return train_validation_split(train, settings["validation_size"], classifier.card.seed)
 
 
 def calibrate(
     classifier: Classifier,
+    statistics_path: Path,
     data_dir: str | None = None,
     flag_rate: float = DEFAULT_FLAG_RATE,
     count: int = PICTURES_PER_KIND,
+    fit_images: int = FIT_IMAGES,
 ) -> DomainCheck:
-    """The check for `classifier`, with the rates it was measured at."""
+    """Fit the class statistics on training images, write them (atomically) to
+    `statistics_path`, choose the threshold on the validation images and measure it."""
     if not 0 < flag_rate < 1:
         raise ValueError(f"flag_rate={flag_rate!r} is invalid: allowed a number between 0 and 1")
-    validation = validation_split(classifier, data_dir)
-    clothing = classifier.predict_batch(validation.images).max(axis=1)
-    threshold = float(np.quantile(clothing, flag_rate))
+    train, validation = _splits(classifier, data_dir)
+    statistics = FeatureStatistics.fit(
+        classifier.features_batch(train.images[:fit_images]), train.labels[:fit_images]
+    )
+    clothing = statistics.distances(classifier.features_batch(validation.images))
+    threshold = float(np.quantile(clothing, 1 - flag_rate))
     caught = {
-        kind: float(np.mean(top_probabilities(classifier, non_clothing(kind, count)) < threshold))
+        kind: float(
+            np.mean(
+                statistics.distances(features_of(classifier, non_clothing(kind, count))) > threshold
+            )
+        )
         for kind in NON_CLOTHING
     }
     photos = [as_photo(image) for image in validation.images[: count * len(NON_CLOTHING)]]
-    photo_flagged = float(np.mean(top_probabilities(classifier, photos) < threshold))
+    photos_flagged = float(
+        np.mean(statistics.distances(features_of(classifier, photos)) > threshold)
+    )
+    data = statistics.to_bytes()
+    write_atomically(statistics_path, data)
     return DomainCheck(
         threshold=threshold,
         validation_images=len(validation.labels),
-        clothing_flagged=float(np.mean(clothing < threshold)),
-        photos_flagged=photo_flagged,
+        clothing_flagged=float(np.mean(clothing > threshold)),
+        photos_flagged=photos_flagged,
         caught=caught,
+        statistics_file=Path(statistics_path).name,
+        statistics_sha256=hashlib.sha256(data).hexdigest(),
     )

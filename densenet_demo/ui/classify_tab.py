@@ -181,10 +181,9 @@ class ClassifyHandlers:
             f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
             f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms)."
         )
-        check, top_probability = service.classifier.card.domain_check, prediction.top[0][1]
-        if check is not None and check.flags(top_probability):
-            note = check.sentence(
-                top_probability, "an ImageNet model (the Model menu) knows 1,000 kinds of things"
+        if prediction.out_of_domain:
+            note = service.classifier.card.domain_check.sentence(
+                "an ImageNet model (the Model menu) knows 1,000 kinds of things"
             )
             about = f"**{note}**\n\n{about}"
         return dict(prediction.top), enlarged(prediction.seen), about
