@@ -51,10 +51,11 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
             classify_button = gr.Button("Classify", variant="primary")
         with gr.Column():
             top_classes = gr.Label(num_top_classes=10, label="Top-k classes")
+            # Right under the labels: a picture unlike the training data is said here.
+            timing = gr.Markdown(label="About this prediction")
             model_view = gr.Image(
                 label="What the model sees (enlarged if small)", interactive=False, height=240
             )
-            timing = gr.Markdown(label="About this prediction")
     with gr.Accordion("Why this class? Grad-CAM", open=False):
         opacity = Slider(0.0, 1.0, value=0.5, step=0.05, label="Heat map opacity")
         explain_button = gr.Button("Show what drove the top class")
