@@ -233,6 +233,15 @@ def _calibrate(args: argparse.Namespace) -> None:
     print(f"wrote {folder / check.statistics_file} and {folder / f'{name}.json'}")
 
 
+def _convert(args: argparse.Namespace) -> None:
+    from .training.export import prepare_for_serving
+
+    name, classifier = _trained_model(args)
+    with _native_logs_silenced():
+        path = prepare_for_serving(classifier)
+    print(f"wrote {path} and named it in {name}.json: the app serves it without TensorFlow")
+
+
 def _predict(args: argparse.Namespace) -> None:
     from .inference.classifier import load_classifier
     from .inference.image_file import open_image
@@ -251,8 +260,9 @@ def _serve(args: argparse.Namespace) -> None:
     serve()
 
 
-def _add_trained_model_options(parser: argparse.ArgumentParser) -> None:
-    """The model a command reads (`_trained_model`) and where the data set is."""
+def _add_trained_model_options(parser: argparse.ArgumentParser, data: bool = True) -> None:
+    """The model a command reads (`_trained_model`) and, if it needs one, where the data set
+    is."""
     parser.add_argument(
         "model",
         nargs="?",
@@ -265,7 +275,8 @@ def _add_trained_model_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="folder with the model's card (default: the shipped weights/)",
     )
-    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    if data:
+        parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,6 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the held-out clothing images allowed below the threshold",
     )
     calibrate.set_defaults(handler=_calibrate)
+
+    convert = commands.add_parser(
+        "convert",
+        help="write <name>.tflite (the model converted to LiteRT) and its feature reuse, and "
+        "name them in the card, so that the app serves the model without TensorFlow "
+        "(train does this itself)",
+    )
+    _add_trained_model_options(convert, data=False)
+    convert.set_defaults(handler=_convert)
 
     serve = commands.add_parser(
         "serve",

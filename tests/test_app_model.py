@@ -82,7 +82,7 @@ def test_without_the_mistakes_file_the_tab_says_so_in_one_sentence(tiny_weights_
     shutil.copytree(tiny_weights_dir, folder)
     (folder / "fashion.mistakes.npz").unlink()
     classifier = load_classifier("fashion", folder)
-    tab = ModelTab(classifier.model, classifier.card, folder)
+    tab = ModelTab(classifier, folder)
     assert tab.mistakes is None
     assert tab.mistakes_unavailable == (
         "The misclassified test images are not shipped with this model (fashion.mistakes.npz "

@@ -85,6 +85,13 @@ def changed(**fields):
         (changed(confusion_matrix=[[1, 2], [3, 4]]), "field 'confusion_matrix' must be 10 x 10"),
         (changed(mistakes_file=None), "field 'mistakes_file' must be a file name"),
         (without("mistakes_sha256"), "fields 'mistakes_file' and 'mistakes_sha256' come together"),
+        (without("litert_sha256"), "fields 'litert_file' and 'litert_sha256' come together"),
+        (changed(feature_reuse=[["x"]]), "field 'feature_reuse' must be a list of matrices"),
+        (
+            changed(feature_reuse=[[[0.5]]]),
+            "field 'feature_reuse' does not fit the config: the feature-reuse grids are "
+            "[(1, 1)], but the config plans [(9, 9), (9, 9), (9, 9)]",
+        ),
         (changed(depth=121), "field 'depth' is unknown"),
         ("[1, 2]", "it is not a JSON object"),
         ("{not json", "it is not JSON"),

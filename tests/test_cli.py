@@ -1,5 +1,6 @@
 """`python -m densenet_demo summary` prints the same figures as the summary, and errors cleanly."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -68,6 +69,25 @@ def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path,
     card_path.write_text(json.dumps(card))
     assert main(["evaluate", "fashion", "--weights-dir", str(tmp_path / "w")]) == 1
     assert "DOES NOT MATCH" in capsys.readouterr().out
+
+
+def test_convert_writes_the_litert_file_and_names_it_in_the_card(tiny_weights_dir, tmp_path):
+    folder = tmp_path / "w"
+    shutil.copytree(tiny_weights_dir, folder)
+    card_path = folder / "fashion.json"
+    card = json.loads(card_path.read_text())
+    for field in ("litert_file", "litert_sha256", "feature_reuse"):
+        del card[field]
+    card_path.write_text(json.dumps(card))
+    (folder / "fashion.tflite").unlink()
+    assert main(["convert", "fashion", "--weights-dir", str(folder)]) == 0
+    converted = json.loads(card_path.read_text())
+    digest = hashlib.sha256((folder / "fashion.tflite").read_bytes()).hexdigest()
+    assert converted["litert_sha256"] == digest
+    assert (
+        converted["feature_reuse"]
+        == json.loads((tiny_weights_dir / "fashion.json").read_text())["feature_reuse"]
+    )
 
 
 def test_a_bad_top_k_is_refused_before_the_model_loads():

@@ -94,3 +94,22 @@ def test_a_model_not_built_from_the_config_is_refused_by_layer_name():
         ValueError, match="layer conv2_block2_1_conv reads 6 channels but the config plans 7"
     ):
         feature_reuse(model, dataclasses.replace(TINY, block_layers=(2,), growth_rate=3))
+
+
+def test_the_shipped_cards_grids_are_those_of_its_weights():
+    from densenet_demo.inference.classifier import load_classifier
+    from densenet_demo.inference.feature_reuse import reuse_from_card
+
+    classifier = load_classifier("fashion")
+    stored = reuse_from_card(classifier.card.feature_reuse, classifier.card.config)
+    measured = feature_reuse(classifier.model, classifier.card.config)
+    for card_grid, weights_grid in zip(stored, measured, strict=True):
+        assert card_grid[:3] == weights_grid[:3]  # block, sources, readers
+        np.testing.assert_allclose(card_grid.mean_abs, weights_grid.mean_abs, atol=1e-6)
+
+
+def test_grids_of_another_shape_than_the_config_plans_are_refused():
+    from densenet_demo.inference.feature_reuse import reuse_from_card
+
+    with pytest.raises(ValueError, match=r"the feature-reuse grids are \[\(1, 1\)\]"):
+        reuse_from_card([[[0.5]]], dataclasses.replace(TINY, block_layers=(3,)))

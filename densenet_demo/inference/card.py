@@ -17,6 +17,7 @@ from typing import Any
 
 from ..architecture.config import DenseNetConfig, short_repr
 from .domain import DomainCheck
+from .feature_reuse import reuse_from_card
 from .model_inputs import MODEL_INPUTS
 
 
@@ -63,6 +64,13 @@ class ModelCard:
     mistakes_file: str | None = None  # the misclassified test images, beside the card
     mistakes_sha256: str | None = None
     domain_check: DomainCheck | None = None  # flags uploads unlike the training data
+    # The network converted to LiteRT (`inference.litert`), beside the card: served without
+    # TensorFlow, so the app starts in seconds.
+    litert_file: str | None = None
+    litert_sha256: str | None = None
+    # Mean |weight| per (source, reader) of each dense block (`inference.feature_reuse`),
+    # measured from the weights once, so that the Model tab needs no Keras.
+    feature_reuse: tuple[tuple[tuple[float | None, ...], ...], ...] | None = None
     # Published models (Keras' ImageNet weights):
     title: str | None = None
     about: str | None = None
@@ -120,8 +128,14 @@ class ModelCard:
             or any(len(row) != classes for row in self.confusion_matrix)
         ):
             raise refuse(f"field 'confusion_matrix' must be {classes} x {classes}")
-        if (self.mistakes_file is None) != (self.mistakes_sha256 is None):
-            raise refuse("fields 'mistakes_file' and 'mistakes_sha256' come together")
+        for file in ("mistakes", "litert"):
+            if (getattr(self, f"{file}_file") is None) != (getattr(self, f"{file}_sha256") is None):
+                raise refuse(f"fields '{file}_file' and '{file}_sha256' come together")
+        if self.feature_reuse is not None:
+            try:
+                reuse_from_card(self.feature_reuse, self.config)
+            except ValueError as error:
+                raise refuse(f"field 'feature_reuse' does not fit the config: {error}") from None
         for name in ("mean", "std"):
             value = getattr(self.preprocessing, name)
             if isinstance(value, tuple) and len(value) != self.config.input_shape[-1]:
@@ -152,12 +166,17 @@ class ModelCard:
                     for key, item in dataclasses.asdict(value).items()
                 }
             elif isinstance(value, tuple):
-                value = [list(item) if isinstance(item, tuple) else item for item in value]
+                value = _plain(value)
             values[field.name] = value
         return values
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """Nested tuples as JSON lists."""
+    return [_plain(item) for item in value] if isinstance(value, tuple) else value
 
 
 # Readers of the stored values: each returns the typed value or raises ValueError/TypeError.
@@ -219,6 +238,13 @@ def _epochs(value: Any) -> tuple[dict[str, Any], ...]:
     return tuple(_object(row) for row in value)
 
 
+def _matrices(value: Any) -> tuple[tuple[tuple[float | None, ...], ...], ...]:
+    def cell(item: Any) -> float | None:
+        return None if item is None else _number(item)
+
+    return tuple(tuple(tuple(map(cell, row)) for row in matrix) for matrix in value)
+
+
 def _config(value: Any) -> DenseNetConfig:
     return DenseNetConfig.from_dict(_object(value))
 
@@ -277,6 +303,9 @@ _SCHEMA: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
         "caught, statistics_file and statistics_sha256",
         False,
     ),
+    "litert_file": (_text, "a file name", False),
+    "litert_sha256": (_text, "a hex SHA-256", False),
+    "feature_reuse": (_matrices, "a list of matrices of numbers (null where unread)", False),
     "title": (_text, "a title", False),
     "about": (_text, "a sentence", False),
     "weights_url": (_text, "a URL", False),

@@ -4,6 +4,7 @@ published ImageNet weights), loaded once, warmed up, and run through the fastest
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from . import imagenet
 from .card import ModelCard
 from .domain import load_statistics
 from .image_file import open_image
+from .litert import LiteRTForward, convert, convert_in_child
 from .model_inputs import MODEL_INPUTS
 
 WEIGHTS_DIR = shipped("weights")  # the models that ship with the project
@@ -21,17 +23,18 @@ WEIGHTS_DIR = shipped("weights")  # the models that ship with the project
 class Classifier:
     """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays.
 
-    The network runs on LiteRT up to its pooled features; the classifier layer (one matrix)
-    runs in NumPy. One forward pass so gives both the class probabilities and the features
-    that the out-of-domain check measures (`inference.domain`).
+    The network runs on LiteRT (`forward`: pooled features and class probabilities in one
+    pass). The Keras model, which only gradients (Grad-CAM) and training need, is built on
+    first use of `model`: a converted model is served without importing TensorFlow.
     """
 
     def __init__(
-        self, model, card: ModelCard, isolated: bool = False, weights_path: Path | None = None
+        self,
+        card: ModelCard,
+        forward: LiteRTForward,
+        weights_path: Path | None = None,
+        model=None,
     ) -> None:
-        from .litert import LiteRTForward
-
-        self.model = model
         self.card = card
         self.weights_path = weights_path  # the card's other files lie beside it
         self.class_names = card.class_names
@@ -43,14 +46,19 @@ class Classifier:
             np.asarray(value, np.float32)
             for value in (preprocessing.scale, preprocessing.mean, preprocessing.std)
         )
-        import keras
-
-        head = model.layers[-1]  # the Dense classifier; its input is the pooled features
-        self._forward = LiteRTForward(keras.Model(model.inputs, head.input), isolated)
-        self._kernel, self._bias = head.get_weights()
-        self._activation = card.config.classifier_activation
+        self._forward = forward
+        self._model = model
+        self._building = threading.Lock()
         self.domain = load_statistics(card, weights_path.parent) if weights_path else None
         self._forward(np.zeros((1, *self.input_shape), np.float32))  # warm up
+
+    @property
+    def model(self):
+        """The Keras model, built and loaded on first use (Keras is imported then)."""
+        with self._building:
+            if self._model is None:
+                self._model = keras_model(self.card, self.weights_path)
+            return self._model
 
     def standardise(self, images: np.ndarray) -> np.ndarray:
         """uint8 model inputs (N, H, W[, C]) as the network reads them (float32, normalised)."""
@@ -60,21 +68,16 @@ class Classifier:
     def predict_batch(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (N, classes) for uint8 model inputs (N, H, W, C), or (N, H, W)
         for one channel: dataset arrays, or stacked `model_input` results."""
-        return self.head(self.features_batch(images))
-
-    def head(self, features: np.ndarray) -> np.ndarray:
-        """The classifier layer: pooled features (N, D) -> class scores (N, classes)."""
-        logits = features @ self._kernel + self._bias
-        if self._activation == "softmax":
-            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-            return exp / exp.sum(axis=1, keepdims=True)
-        if self._activation == "sigmoid":
-            return 1 / (1 + np.exp(-logits))
-        return logits
+        return self.forward(images)[1]
 
     def features_batch(self, images: np.ndarray) -> np.ndarray:
         """The pooled features (N, D) the classifier layer reads, for uint8 model inputs as
         `predict_batch` takes them."""
+        return self.forward(images)[0]
+
+    def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled features (N, D), class probabilities (N, classes)) in one pass, for uint8
+        model inputs as `predict_batch` takes them."""
         images = np.asarray(images)
         height, width, channels = self.input_shape
         shapes = [(height, width)] * (channels == 1) + [(height, width, channels)]
@@ -133,18 +136,36 @@ def _card_path(name: str, weights_dir: str | Path | None) -> Path:
     )
 
 
+def _checked(path: Path, expected: str | None) -> Path:
+    """`path`, refused unless the file's SHA-256 is the one its model card names."""
+    digest = sha256_of(path) if path.is_file() else "missing"
+    if digest != expected:
+        raise ValueError(
+            f"{path} does not match its model card (SHA-256 {digest}, card says {expected}): "
+            "refusing to load it"
+        )
+    return path
+
+
 def _checked_card(name: str, weights_dir: str | Path | None) -> tuple[ModelCard, Path]:
     """A trained model's card and weights file, refused unless the file's SHA-256 matches."""
     card_path = _card_path(name, weights_dir)
     card = ModelCard.read(card_path)
-    weights_path = card_path.parent / card.weights_file
-    digest = sha256_of(weights_path) if weights_path.is_file() else "missing"
-    if digest != card.weights_sha256:
+    return card, _checked(card_path.parent / card.weights_file, card.weights_sha256)
+
+
+def keras_model(card: ModelCard, weights_path: Path):
+    """The Keras model of `card` with its weights: `ValueError` when the file does not fit."""
+    from ..architecture.keras_model import build_model
+
+    model = build_model(card.config, name=card.name)
+    try:
+        model.load_weights(weights_path)  # a legacy .h5 (Keras' ImageNet files) loads by order
+    except (ValueError, OSError) as error:
         raise ValueError(
-            f"{weights_path} does not match its model card (SHA-256 {digest}, "
-            f"card says {card.weights_sha256}): refusing to load it"
-        )
-    return card, weights_path
+            f"{weights_path} is not a weights file for {card.name} ({str(error).splitlines()[0]})."
+        ) from None
+    return model
 
 
 def load_classifier(
@@ -153,8 +174,11 @@ def load_classifier(
     """The model `name`: Keras' ImageNet weights for densenet121/169/201 (from `weights_dir`
     under their published names, else Keras' cache or a download: `imagenet.weights_path`),
     or a model this project trained, `<name>.json` and its weights in `weights_dir`, else in
-    the shipped weights/, refused unless the weights' SHA-256 matches the card. `isolated`:
-    convert to LiteRT in a child process (`litert.convert_in_child`), for a server.
+    the shipped weights/, refused unless the weights' SHA-256 matches the card.
+
+    A trained model whose card names a converted file (`litert_file`, SHA-256 checked too) is
+    served from it without TensorFlow; any other is converted now, in a child process when
+    `isolated` (`litert.convert_in_child`, for a server).
 
     Raises `ValueError` with one sentence when the model cannot be loaded; a refusal comes
     before Keras is even imported.
@@ -163,13 +187,11 @@ def load_classifier(
         card, weights_path = imagenet.imagenet_card(name), imagenet.weights_path(name, weights_dir)
     else:
         card, weights_path = _checked_card(name, weights_dir)
-    from ..architecture.keras_model import build_model
-
-    model = build_model(card.config, name=name)
-    try:
-        model.load_weights(weights_path)  # a legacy .h5 (Keras' ImageNet files) loads by order
-    except (ValueError, OSError) as error:
-        raise ValueError(
-            f"{weights_path} is not a weights file for {name} ({str(error).splitlines()[0]})."
-        ) from None
-    return Classifier(model, card, isolated, weights_path)
+    shape, classes = card.config.input_shape, card.config.num_classes
+    if card.litert_file is not None:
+        converted = _checked(weights_path.parent / card.litert_file, card.litert_sha256)
+        forward = LiteRTForward(converted.read_bytes(), shape, classes, str(converted))
+        return Classifier(card, forward, weights_path)
+    model = keras_model(card, weights_path)
+    flatbuffer = convert_in_child(model) if isolated else convert(model)
+    return Classifier(card, LiteRTForward(flatbuffer, shape, classes), weights_path, model)

@@ -92,3 +92,34 @@ def feature_reuse(model, config: DenseNetConfig) -> list[ReuseGrid]:
                 mean_abs[source, reader] = magnitude[bounds[source] : bounds[source + 1]].mean()
         grids.append(ReuseGrid(block.block, sources, block.labels, mean_abs))
     return grids
+
+
+def reuse_matrices(grids: list[ReuseGrid]) -> tuple[tuple[tuple[float | None, ...], ...], ...]:
+    """The grids' `mean_abs` as a model card stores them (None for the unread cells)."""
+    return tuple(
+        tuple(
+            tuple(None if np.isnan(v) else round(float(v), 6) for v in row) for row in grid.mean_abs
+        )
+        for grid in grids
+    )
+
+
+def reuse_from_card(matrices, config: DenseNetConfig) -> list[ReuseGrid]:
+    """The grids a model card stores (`reuse_matrices`), labelled from `config`.
+
+    Raises `ValueError` when their shapes are not those `config` plans.
+    """
+    blocks = _block_readers(config)
+    shapes = [(len(block.boundaries) - 1, len(block.readers)) for block in blocks]
+    found = [(len(matrix), len(matrix[0]) if matrix else 0) for matrix in matrices]
+    if found != shapes:
+        raise ValueError(f"the feature-reuse grids are {found}, but the config plans {shapes}")
+    return [
+        ReuseGrid(
+            block.block,
+            ("block input",) + block.labels[:-1],
+            block.labels,
+            np.array([[np.nan if v is None else v for v in row] for row in matrix], float),
+        )
+        for block, matrix in zip(blocks, matrices)
+    ]

@@ -43,8 +43,7 @@ class ClassifyService:
 
     def _forward(self, batch: np.ndarray) -> list[tuple[np.ndarray, bool]]:
         """(class probabilities, out of domain?) for each model input of a batch."""
-        features = self.classifier.features_batch(batch)
-        probabilities = self.classifier.head(features)
+        features, probabilities = self.classifier.forward(batch)
         if self.classifier.domain is None:
             return [(row, False) for row in probabilities]
         check, statistics = self.classifier.domain

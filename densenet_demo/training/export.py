@@ -16,6 +16,8 @@ from ..architecture.config import DenseNetConfig
 from ..architecture.summary import summarize
 from ..files import sha256_of, write_atomically
 from ..inference.card import ModelCard
+from ..inference.feature_reuse import feature_reuse, reuse_matrices
+from ..inference.litert import convert
 from ..inference.mistakes import confusion_matrix, find_mistakes, mistakes_bytes
 from .data import CLASS_NAMES, Split, load_fashion_mnist
 from .trainer import PIXEL_MEAN, PIXEL_STD, TrainSettings, evaluation_dataset
@@ -95,6 +97,7 @@ def export(
         "weights_file": weights_path.name,
         "weights_sha256": sha256_of(weights_path),
         **save_mistakes(weights_dir, settings.name, test, predicted),
+        **save_serving_files(shipped, config, weights_dir, settings.name),
     }
     # Read back as any reader will: a card that would be refused is never written.
     write_card(card_path, ModelCard.from_json(json.dumps(values), card_path))
@@ -112,6 +115,29 @@ def save_mistakes(weights_dir: Path, name: str, test: Split, predicted: np.ndarr
     path = weights_dir / f"{name}.mistakes.npz"
     write_atomically(path, data)
     return {"mistakes_file": path.name, "mistakes_sha256": hashlib.sha256(data).hexdigest()}
+
+
+def save_serving_files(model, config: DenseNetConfig, weights_dir: Path, name: str) -> dict:
+    """Write `<name>.tflite` (the network converted to LiteRT) and measure its feature reuse:
+    what the app serves without TensorFlow. Returns the card fields that name them."""
+    flatbuffer = convert(model)
+    path = Path(weights_dir) / f"{name}.tflite"
+    write_atomically(path, flatbuffer)
+    return {
+        "litert_file": path.name,
+        "litert_sha256": hashlib.sha256(flatbuffer).hexdigest(),
+        "feature_reuse": reuse_matrices(feature_reuse(model, config)),
+    }
+
+
+def prepare_for_serving(classifier) -> Path:
+    """Convert an exported model (a `Classifier` loaded from its weights) for serving without
+    TensorFlow, and name the files in its card. Returns the converted file's path."""
+    folder = classifier.weights_path.parent
+    card = classifier.card
+    fields = save_serving_files(classifier.model, card.config, folder, card.name)
+    write_card(folder / f"{card.name}.json", dataclasses.replace(card, **fields))
+    return folder / fields["litert_file"]
 
 
 def write_mistakes(model, weights_dir: Path, name: str, data_dir: str | None = None) -> Path:

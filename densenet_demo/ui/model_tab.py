@@ -11,8 +11,8 @@ import numpy as np
 
 from ..files import sha256_of
 from ..inference.card import ModelCard
-from ..inference.classifier import WEIGHTS_DIR
-from ..inference.feature_reuse import ReuseGrid, feature_reuse
+from ..inference.classifier import WEIGHTS_DIR, Classifier
+from ..inference.feature_reuse import ReuseGrid, feature_reuse, reuse_from_card
 from ..inference.mistakes import Mistakes, load_mistakes
 from ..inference.model_inputs import enlarged
 from ..inference.service import ClassifyService
@@ -38,7 +38,7 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
         gr.Markdown(unavailable)
         return
     classifier = default.classifier
-    tab = ModelTab(classifier.model, classifier.card, classifier.weights_path.parent)
+    tab = ModelTab(classifier, classifier.weights_path.parent)
     gr.Markdown(headline_markdown(tab.card))
     with gr.Row():
         gr.Plot(accuracy_figure(tab.card), label="Beside published results")
@@ -88,11 +88,17 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
 class ModelTab:
     """One trained model and its card, with the misclassified test images shipped beside it."""
 
-    def __init__(self, model, card: ModelCard, weights_dir: str | Path | None = None) -> None:
+    def __init__(self, classifier: Classifier, weights_dir: str | Path | None = None) -> None:
         """`weights_dir`: where the card and its files are (default: the shipped weights/)."""
-        self.card = card
+        self.card = card = classifier.card
         self.class_names = card.class_names
-        self.reuse: list[ReuseGrid] = feature_reuse(model, card.config)
+        # Measured from the weights when the model was converted; older cards lack it (and
+        # then the Keras model is built to measure it).
+        self.reuse: list[ReuseGrid] = (
+            reuse_from_card(card.feature_reuse, card.config)
+            if card.feature_reuse is not None
+            else feature_reuse(classifier.model, card.config)
+        )
         directory = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
         self.mistakes, self.mistakes_unavailable = _load_mistakes(card, directory)
 
