@@ -20,6 +20,12 @@ from .architecture.config import (
 )
 from .architecture.presets import PRESETS
 from .architecture.summary import DEFAULT_BATCH_SIZE
+from .architecture.training_memory import (
+    DEFAULT_MEMORY_GIB,
+    DEFAULT_OPTIMIZER,
+    GPU_MEMORY_GIB,
+    OPTIMIZERS,
+)
 from .inference.imagenet import FOLDER_VARIABLE
 from .training.calibration import DEFAULT_FLAG_RATE
 
@@ -117,32 +123,30 @@ def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
 
 
 def _summary(args: argparse.Namespace) -> None:
-    from .architecture.report import headline, layer_table, stage_table, text_table
+    from .architecture.report import (
+        headline,
+        layer_table,
+        stage_table,
+        summary_record,
+        text_table,
+    )
     from .architecture.summary import summarize
+    from .architecture.training_memory import (
+        MEMORY_ACCOUNT,
+        check_memory_gib,
+    )
 
     config = config_from_args(args)
     summary = summarize(config)
+    memory_gib = check_memory_gib(args.memory_gib)
     if args.json:
-        memory = summary.activation_memory(args.batch_size)
-        print(
-            json.dumps(
-                {
-                    "config": config.to_dict(),
-                    "depth": summary.depth,
-                    "total_params": summary.total_params,
-                    "trainable_params": summary.trainable_params,
-                    "non_trainable_params": summary.non_trainable_params,
-                    "macs": summary.macs,
-                    "memory": memory._asdict(),
-                },
-                indent=1,
-            )
-        )
+        record = summary_record(summary, args.batch_size, args.optimizer, memory_gib)
+        print(json.dumps(record, indent=1))
         return
     print(f"{args.preset} with {config}\n")
-    for label, value in headline(summary, args.batch_size):
+    for label, value in headline(summary, args.batch_size, args.optimizer, memory_gib):
         print(f"{label}: {value}")
-    print(f"\n{summary.activation_memory(args.batch_size).reason}\n")
+    print(f"\n{summary.activation_memory(args.batch_size).reason}\n{MEMORY_ACCOUNT}\n")
     print(text_table(*stage_table(summary)))
     if args.layers:
         print()
@@ -293,6 +297,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_BATCH_SIZE,
         help="batch size for the activation-memory estimate",
+    )
+    summary.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=DEFAULT_OPTIMIZER,
+        help="the optimizer whose state the training-memory estimate counts",
+    )
+    summary.add_argument(
+        "--memory-gib",
+        type=float,
+        default=DEFAULT_MEMORY_GIB,
+        metavar="GIB",
+        help="memory size for the largest batch that fits (common GPUs: "
+        + ", ".join(map(str, GPU_MEMORY_GIB))
+        + ")",
     )
     summary.add_argument("--layers", action="store_true", help="also print every layer")
     summary.add_argument("--json", action="store_true", help="print JSON instead of text")

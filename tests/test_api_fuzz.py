@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from densenet_demo.architecture.config import DenseNetConfig
 from densenet_demo.architecture.controls import (
-    BATCH_SIZE,
     CONTROL_NAMES,
     CONTROLS,
+    MEMORY_CONTROLS,
     config_from_controls,
     preset_controls,
 )
@@ -27,7 +27,7 @@ from densenet_demo.ui.explore_tab import build_with_keras, explore
 
 DENSENET121 = preset_controls("densenet121")
 # The config field each control feeds: the name an error must give.
-FIELD = {control.name: control.field or control.name for control in CONTROLS + (BATCH_SIZE,)}
+FIELD = {control.name: control.field or control.name for control in CONTROLS + MEMORY_CONTROLS}
 HANG_GUARD = timedelta(seconds=30)  # per example: a hang guard, not a speed target
 
 scalars = st.one_of(
@@ -90,13 +90,22 @@ def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
 
 
 @settings(max_examples=60, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
-@given(fuzzed_controls(), st.one_of(st.just(32), junk))
-def test_explore_gives_every_view_or_one_clear_error(case, batch_size):
+@given(
+    fuzzed_controls(),
+    st.one_of(st.just(32), junk),
+    st.one_of(st.just("adam"), junk),
+    st.one_of(st.just(16), junk),
+)
+def test_explore_gives_every_view_or_one_clear_error(case, batch_size, optimizer, memory_gib):
     controls, changed = case
     try:
-        views = explore(**controls, batch_size=batch_size)
+        views = explore(
+            **controls, batch_size=batch_size, optimizer=optimizer, memory_gib=memory_gib
+        )
     except gr.Error as error:
-        assert_names_a_changed_field(error.message, changed + ["batch_size"])
+        assert_names_a_changed_field(
+            error.message, changed + ["batch_size", "optimizer", "memory_gib"]
+        )
     else:
         assert len(views) == 6 and "| Parameters |" in views[0]
 
@@ -150,8 +159,12 @@ def run_explore(app_url, body: str):
 
 
 def payload(**changes):
-    values = list(controls_with(changes).values()) + [changes.get("batch_size", 32)]
-    return json.dumps({"data": values})  # NaN and Infinity become bare tokens, as json allows
+    """densenet121's values, batch size 32 and the default optimizer and memory size, with
+    `changes`, in /explore's order."""
+    memory = {control.name: control.default for control in MEMORY_CONTROLS}
+    values = {**DENSENET121, **memory, "batch_size": 32, **changes}
+    # NaN and Infinity become bare tokens, as json allows.
+    return json.dumps({"data": list(values.values())})
 
 
 @pytest.mark.parametrize(
@@ -181,6 +194,10 @@ def payload(**changes):
         ),
         ({"transition_features": 1e300}, "transition_features=100000000000000005...638"),
         ({"batch_size": 10**30}, "batch_size=1000000000000000000000000000000 is invalid"),
+        ({"optimizer": "rmsprop"}, "Optimizer (its state is counted): 'rmsprop' is not one of"),
+        ({"memory_gib": math.nan}, "memory_gib=nan is invalid"),
+        ({"memory_gib": "1e400"}, "memory_gib='1e400' is invalid"),
+        ({"memory_gib": [16, {"a": 1}]}, "memory_gib=[16, {...}] is invalid"),
         ({"dropout_rate": -math.inf}, "Dropout after each conv: Value -inf is less than minimum"),
     ],
     ids=lambda value: str(value)[:40],

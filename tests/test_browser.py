@@ -7,12 +7,15 @@ in $TEST_ARTIFACTS_DIR (default: test-artifacts/ at the repository root).
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
 
+from densenet_demo.architecture.compare import compare_figures, ratio_text, signed_difference
+from densenet_demo.architecture.config import DenseNetConfig
 from densenet_demo.architecture.presets import PRESETS
 from densenet_demo.architecture.report import headline
 from densenet_demo.architecture.summary import DEFAULT_BATCH_SIZE, summarize
@@ -161,6 +164,94 @@ def test_a_refused_value_is_named_beside_the_figures_it_leaves_stale(app_url, pa
     expect(page.locator(".block.stale")).to_have_count(0)
 
 
+def plotted(figure):
+    """The y values of each trace of a Plotly figure, as CHART_SHOWS reads them."""
+    return [[None if y is None else int(y) for y in trace.y] for trace in figure.data]
+
+
+@ON_BOTH_SIZES
+def test_a_pinned_configuration_is_shown_beside_the_changed_one(app_url, page):
+    a = PRESETS["densenet121"]
+    b = dataclasses.replace(a, growth_rate=24)
+    page.goto(app_url)
+    expect(headline_value(page, "Parameters")).to_have_text(
+        dict(headline(summarize(a), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    page.get_by_role("button", name="Pin as A").click()
+    unpin = page.get_by_role("button", name="Unpin A")
+    expect(unpin).to_be_visible()
+    growth_rate = page.get_by_role("spinbutton", name="Growth rate k")
+    growth_rate.fill("24")
+    growth_rate.press("Enter")
+
+    # The headline: A, B, B − A and B / A of every figure.
+    for pair in compare_figures(summarize(a), summarize(b), DEFAULT_BATCH_SIZE):
+        cells = (
+            page.get_by_role("row")
+            .filter(has=page.get_by_role("cell", name=pair.label, exact=True))
+            .get_by_role("cell")
+        )
+        expect(cells).to_have_text(
+            [pair.label, pair.a, pair.b, signed_difference(pair), ratio_text(pair)]
+        )
+    # The chart: A dashed under B's blocks.
+    both = plotted(channel_growth_figure(summarize(b), summarize(a)))
+    page.wait_for_function(CHART_SHOWS, arg=["Channel growth", both])
+    # The layer table's accordion names the field that changed.
+    page.get_by_text("Layer table", exact=True).click()
+    expect(page.get_by_text("Fields that differ from A")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="growth_rate")).to_have_text(
+        re.compile(r"growth_rate\s*32\s*24")
+    )
+    width = page.viewport_size["width"]
+    # The page's container hides what overflows it, so measure the figures themselves: the
+    # five-column table scrolls within them on a phone.
+    figures = page.locator("#headline").bounding_box()
+    assert fits_the_width(page) and figures["x"] + figures["width"] <= width
+    page.screenshot(path=ARTIFACTS / f"compare-{width}px.png", full_page=True)
+    # The downloads are B's.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Configuration (.json)").click()
+    assert download.value.suggested_filename == "densenet-custom.json"
+    assert DenseNetConfig.from_dict(json.loads(Path(download.value.path()).read_text())) == b
+
+    unpin.click()
+    expect(unpin).to_be_hidden()
+    expect(headline_value(page, "Parameters")).to_have_text(
+        dict(headline(summarize(b), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    page.wait_for_function(CHART_SHOWS, arg=["Channel growth", chart_data(b)])
+    expect(page.get_by_text("Fields that differ from A")).to_be_hidden()
+
+
+def test_the_built_model_downloads_until_the_configuration_changes(app_url, page):
+    import keras
+
+    page.goto(app_url)
+    page.get_by_role("combobox", name="Preset").click()
+    page.get_by_role("option", name="article").click()
+    expect(headline_value(page, "Parameters")).to_have_text(
+        dict(headline(summarize(PRESETS["article"]), DEFAULT_BATCH_SIZE))["Parameters"]
+    )
+    page.get_by_text("Build with Keras", exact=True).click()
+    page.get_by_role("button", name="Build the real Keras model and compare").click()
+    expect(page.get_by_text("AGREE: Keras count_params()")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "built-model-download.png", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="The built model, untrained (.keras)").click()
+    assert download.value.suggested_filename == "article.keras"
+    saved = Path(download.value.path()).with_suffix(".keras")
+    download.value.save_as(saved)
+    assert (
+        keras.saving.load_model(saved).count_params() == summarize(PRESETS["article"]).total_params
+    )
+
+    growth_rate = page.get_by_role("spinbutton", name="Growth rate k")
+    growth_rate.fill("16")
+    growth_rate.press("Enter")  # another configuration: the old model's file goes
+    expect(page.get_by_role("button", name="The built model, untrained (.keras)")).to_be_hidden()
+
+
 def test_an_uploaded_picture_shows_its_top_k_labels(classify_app_url, page):
     page.goto(classify_app_url)
     page.get_by_role("tab", name="Classify").click()
@@ -277,3 +368,41 @@ def test_on_a_phone_the_figures_come_first_and_every_tab_fits(classify_app_url, 
     expect(phone.get_by_text("Confusion matrix (red: mistakes)")).to_be_visible()
     assert fits_the_width(phone)
     phone.screenshot(path=ARTIFACTS / "phone-model.png", full_page=True)
+
+
+# True once the star (the current configuration) of the published-models map is at `expected`.
+MAP_STAR_AT = """(expected) => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(p =>
+        (p.data || []).some(trace => trace.marker && trace.marker.symbol === 'star'));
+    const star = plot && plot.data.find(trace => trace.marker.symbol === 'star');
+    return Boolean(star) && star.x[0] === expected[0] && star.y[0] === expected[1];
+}"""
+
+
+@ON_BOTH_SIZES
+def test_the_memory_settings_and_the_published_map_follow_the_page(app_url, page):
+    densenet121 = summarize(PRESETS["densenet121"])
+    page.goto(app_url)
+    expect(headline_value(page, "Parameters")).to_have_text(
+        dict(headline(densenet121, DEFAULT_BATCH_SIZE))["Parameters"]
+    )  # the page's own first views have arrived
+    page.get_by_label("Adam").check()
+    for label, value in headline(densenet121, DEFAULT_BATCH_SIZE, "adam", 16):
+        expect(headline_value(page, label)).to_have_text(value)
+    memory = page.get_by_role("combobox", name="Memory size (GiB): largest batch that fits")
+    memory.fill("12")  # a size of one's own, beside the menu of GPUs
+    memory.press("Enter")
+    for label, value in headline(densenet121, DEFAULT_BATCH_SIZE, "adam", 12):
+        expect(headline_value(page, label)).to_have_text(value)
+
+    page.get_by_text("Where it lands among published DenseNets").click()
+    page.wait_for_function(MAP_STAR_AT, arg=[densenet121.trainable_params, densenet121.macs])
+    page.get_by_role("combobox", name="Preset").click()
+    page.get_by_role("option", name="densenet-bc-100").click()
+    bc100 = summarize(PRESETS["densenet-bc-100"])
+    expect(headline_value(page, "Largest batch in 12 GiB (Adam)")).to_have_text(
+        dict(headline(bc100, DEFAULT_BATCH_SIZE, "adam", 12))["Largest batch in 12 GiB (Adam)"]
+    )
+    page.wait_for_function(MAP_STAR_AT, arg=[bc100.trainable_params, bc100.macs])
+    page.get_by_text("Where it lands among published DenseNets").scroll_into_view_if_needed()
+    assert fits_the_width(page)

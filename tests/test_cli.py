@@ -7,6 +7,13 @@ import subprocess
 import sys
 
 from densenet_demo import PRESETS, summarize
+from densenet_demo.architecture.report import headline
+from densenet_demo.architecture.training_memory import (
+    GIB,
+    MEMORY_ACCOUNT,
+    largest_batch,
+    training_memory,
+)
 from densenet_demo.cli import main
 
 from support import ROOT, run_cli
@@ -17,6 +24,28 @@ def test_summary_prints_the_headline_and_the_stage_table(capsys):
     output = capsys.readouterr().out
     assert "Parameters: 8,062,504" in output and "Depth: 121" in output
     assert "transition 3" in output and "conv2_block1_1_conv" not in output
+
+
+def test_summary_prints_the_pages_training_memory_figures(capsys):
+    args = ["--preset", "densenet-bc-100", "--batch-size", "64", "--optimizer", "adam"]
+    assert main(["summary", *args, "--memory-gib", "24"]) == 0
+    output = capsys.readouterr().out
+    for label, value in headline(summarize(PRESETS["densenet-bc-100"]), 64, "adam", 24):
+        assert f"{label}: {value}\n" in output
+    assert MEMORY_ACCOUNT in output
+    assert main(["summary", *args, "--memory-gib", "24", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)["training_memory"]
+    summary = summarize(PRESETS["densenet-bc-100"])
+    assert printed["largest_batch"]["saved"] == largest_batch(summary, "adam", 24 * GIB)
+    assert printed["total_bytes"]["naive"] == training_memory(summary, 64, "adam").total_bytes(
+        "naive"
+    )
+
+
+def test_a_bad_memory_size_prints_one_line_and_exits_non_zero():
+    result = run_cli("summary", "--memory-gib", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: memory_gib=0.0 is invalid")
 
 
 def test_options_override_the_preset(capsys):

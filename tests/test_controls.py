@@ -11,6 +11,10 @@ from densenet_demo.architecture.controls import (
     CONTROL_NAMES,
     CONTROLS,
     DEFAULT_PRESET,
+    MEMORY_CONTROLS,
+    MEMORY_SIZE,
+    OPTIMIZER,
+    check_memory_inputs,
     config_from_controls,
     controls_from_config,
     preset_controls,
@@ -53,3 +57,22 @@ def test_a_transition_width_of_zero_means_compression_and_text_layers_are_parsed
 def test_a_control_value_of_the_wrong_kind_is_refused_naming_the_config_field():
     with pytest.raises(ValueError, match=r"^input_shape=\(224, 'wide', 3\) is invalid"):
         config_from_controls({**preset_controls("densenet121"), "width": "wide"})
+
+
+def test_the_memory_inputs_follow_the_config_controls_and_take_defaults_when_not_sent():
+    names = [control.name for control in MEMORY_CONTROLS]
+    assert names == ["batch_size", "optimizer", "memory_gib"]
+    assert not set(names) & set(CONTROL_NAMES)
+    assert all(control.field is None for control in MEMORY_CONTROLS)
+    assert check_memory_inputs({"batch_size": 64.0}) == (
+        64,
+        OPTIMIZER.default,
+        MEMORY_SIZE.default,
+    )
+    assert check_memory_inputs({"batch_size": 8, "optimizer": "adam", "memory_gib": "12"}) == (
+        8,
+        "adam",
+        12.0,
+    )
+    with pytest.raises(ValueError, match="^memory_gib="):
+        check_memory_inputs({"batch_size": 8, "memory_gib": "a lot"})

@@ -1,8 +1,13 @@
-"""Figures as people read them: units that switch as numbers grow."""
+"""Figures as people read them: units that switch as numbers grow; the layer table as CSV."""
+
+import csv
+import io
 
 import pytest
 
-from densenet_demo.architecture.report import human
+from densenet_demo import PRESETS
+from densenet_demo.architecture.report import human, layer_table, layer_table_csv
+from densenet_demo.architecture.summary import summarize
 
 
 @pytest.mark.parametrize(
@@ -18,3 +23,19 @@ from densenet_demo.architecture.report import human
 )
 def test_large_figures_switch_unit(value, unit, text):
     assert human(value, unit) == text
+
+
+@pytest.mark.parametrize("name", ["article", "densenet121"])
+def test_the_csv_export_holds_the_layer_table_row_for_row(name):
+    summary = summarize(PRESETS[name])
+    columns, rows = layer_table(summary)
+    read = list(csv.reader(io.StringIO(layer_table_csv(summary))))
+    assert read[0] == columns
+    assert read[1:] == [[str(value) for value in row] for row in rows]
+    assert len(read) == 1 + len(summary.layers)
+
+
+def test_a_figure_reads_as_its_text_and_carries_its_amount():
+    figure = human(32_250_000, "B")
+    assert figure == "30.8 MiB" and f"{figure}" == "30.8 MiB"
+    assert (figure.amount, figure.unit) == (32_250_000, "B")

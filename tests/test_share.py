@@ -1,5 +1,7 @@
-"""A shared link and the generated code carry exactly the configuration on screen."""
+"""A shared link, the JSON and the generated code carry exactly the configuration on screen,
+and what is read back is checked."""
 
+import json
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
@@ -7,7 +9,14 @@ import pytest
 
 from densenet_demo import PRESETS, DenseNetConfig
 from densenet_demo.architecture.controls import CONTROL_NAMES, config_from_controls
-from densenet_demo.architecture.share import config_code, from_query, to_query
+from densenet_demo.architecture.share import (
+    config_code,
+    config_json,
+    file_stem,
+    from_query,
+    read_config,
+    to_query,
+)
 from densenet_demo.ui.explore_tab import load_link
 
 
@@ -52,3 +61,53 @@ def test_a_broken_link_falls_back_to_the_preset():
     request = SimpleNamespace(query_params={"preset": "article", "growth_rate": "x"})
     values = load_link(request)
     assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == PRESETS["article"]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_the_json_export_reads_back_as_the_same_config(name):
+    assert DenseNetConfig.from_dict(json.loads(config_json(PRESETS[name]))) == PRESETS[name]
+
+
+CUSTOM = DenseNetConfig(growth_rate=12, block_layers=(3, 5), compression=0.7, stem="cifar")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        CUSTOM.to_dict(),
+        config_json(CUSTOM),
+        to_query(CUSTOM),
+        "?" + to_query(CUSTOM),
+        "http://127.0.0.1:7860/?" + to_query(CUSTOM, "densenet-40"),
+    ],
+    ids=["dict", "JSON text", "query string", "?query", "link"],
+)
+def test_a_config_is_read_from_json_or_a_link(given):
+    assert read_config(given) == CUSTOM
+
+
+def test_a_link_naming_only_a_preset_is_that_preset():
+    assert read_config("https://example.org/?preset=article") == PRESETS["article"]
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("", "config_b='' is not a configuration: allowed a JSON object"),
+        ("hello", "config_b='hello' is not a configuration"),
+        (42, "config_b=42 is not a configuration"),
+        ("{not json", "config_b is not valid JSON"),
+        ({"growth": 12}, "config_b: unknown config field(s): growth; allowed: block_layers"),
+        ({"growth_rate": 0}, "config_b: growth_rate=0 is invalid: allowed an integer from 1"),
+        ("growth_rate=lots", "config_b: growth_rate='lots' in the link could not be read"),
+    ],
+)
+def test_what_is_not_a_config_is_refused_in_one_line_naming_it(given, message):
+    with pytest.raises(ValueError) as error:
+        read_config(given, "config_b")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_files_are_named_after_their_preset():
+    assert file_stem(PRESETS["densenet169"]) == "densenet169"
+    assert file_stem(CUSTOM) == "densenet-custom"

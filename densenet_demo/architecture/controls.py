@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import (
     CLASSIFIER_ACTIVATIONS,
@@ -21,6 +21,14 @@ from .config import (
 )
 from .presets import PRESETS
 from .summary import DEFAULT_BATCH_SIZE
+from .training_memory import (
+    DEFAULT_MEMORY_GIB,
+    DEFAULT_OPTIMIZER,
+    GPU_MEMORY_GIB,
+    OPTIMIZER_NAMES,
+    check_memory_gib,
+    check_optimizer,
+)
 
 DEFAULT_PRESET = "densenet121"  # what the page opens with: every control's default
 MAX_BATCH_SIZE = 4096
@@ -44,10 +52,11 @@ class Control:
     minimum: float | None = None
     maximum: float | None = None
     step: float | None = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Any, ...] = ()  # values, or (label, value) pairs
     info: str | None = None
     row: str | None = None  # controls sharing a row name sit side by side
     default: Any = None
+    custom_value: bool = False  # a dropdown that also takes a typed value
 
 
 CONTROLS = (
@@ -121,10 +130,31 @@ CONTROLS = (
         choices=CLASSIFIER_ACTIVATIONS,
     ),
 )
-# Not part of the architecture: the batch the memory estimate is for.
+# Not part of the architecture: the batch the memory estimate is for, the optimizer whose state
+# it counts and the memory the largest batch must fit in (a GPU from the menu, or a number).
 BATCH_SIZE = Control(
     "batch_size", "Batch size (for the memory estimate)", "number", None, default=DEFAULT_BATCH_SIZE
 )
+OPTIMIZER = Control(
+    "optimizer",
+    "Optimizer (its state is counted)",
+    "radio",
+    None,
+    choices=tuple((name, key) for key, name in OPTIMIZER_NAMES.items()),
+    default=DEFAULT_OPTIMIZER,
+)
+MEMORY_SIZE = Control(
+    "memory_gib",
+    "Memory size (GiB): largest batch that fits",
+    "dropdown",
+    None,
+    choices=tuple((label, gib) for gib, label in GPU_MEMORY_GIB.items()),
+    info="a GPU, or type a number",
+    default=DEFAULT_MEMORY_GIB,
+    custom_value=True,
+)
+# The memory estimate's inputs, after the config's in the layout and the API.
+MEMORY_CONTROLS = (BATCH_SIZE, OPTIMIZER, MEMORY_SIZE)
 CONTROL_NAMES = tuple(control.name for control in CONTROLS)
 
 
@@ -186,3 +216,21 @@ def check_batch_size(value: Any) -> int:
             f"from 1 to {MAX_BATCH_SIZE}"
         )
     return int(value)
+
+
+class MemorySettings(NamedTuple):
+    """What the memory estimate is for (`report.headline`'s arguments after the summary)."""
+
+    batch_size: int
+    optimizer: str
+    memory_gib: float
+
+
+def check_memory_inputs(values: Mapping[str, Any]) -> MemorySettings:
+    """The memory estimate's inputs from the control values, each checked (`ValueError` names a
+    bad one); an optimizer or memory size not given takes its default."""
+    return MemorySettings(
+        check_batch_size(values[BATCH_SIZE.name]),
+        check_optimizer(values.get(OPTIMIZER.name, OPTIMIZER.default)),
+        check_memory_gib(values.get(MEMORY_SIZE.name, MEMORY_SIZE.default)),
+    )

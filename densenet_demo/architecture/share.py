@@ -1,13 +1,18 @@
-"""How a config leaves the app: a shareable query string and the Python code that rebuilds it."""
+"""How a config leaves the app and comes back: a shareable query string, JSON, the Python code
+that rebuilds it, and the name its files get."""
 
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import urlencode
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .config import DenseNetConfig, parse_int_list
+from .config import DenseNetConfig, parse_int_list, short_repr
+from .presets import PRESETS
 
 _TUPLE_FIELDS = ("input_shape", "block_layers")
+_FIELDS = tuple(field.name for field in dataclasses.fields(DenseNetConfig))
 
 
 def to_query(config: DenseNetConfig, preset: str | None = None) -> str:
@@ -46,6 +51,43 @@ def from_query(params: dict[str, str]) -> DenseNetConfig:
             raise ValueError(f"{field.name}={text!r} in the link could not be read") from None
         values[field.name] = value
     return DenseNetConfig(**values)
+
+
+def config_json(config: DenseNetConfig) -> str:
+    """The config as JSON (`DenseNetConfig.to_dict`); `DenseNetConfig.from_dict` reads it back."""
+    return json.dumps(config.to_dict(), indent=2) + "\n"
+
+
+def read_config(value: Any, name: str = "config") -> DenseNetConfig:
+    """A config from a `to_dict` mapping, its JSON text, a share link or its query string.
+
+    A link naming a preset and no field is that preset, as the page opens it. Raises a
+    one-line `ValueError` that starts with `name` and says what was wrong.
+    """
+    allowed = "a JSON object of DenseNetConfig fields or a share link's query string"
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"{name} is not valid JSON ({error}); allowed {allowed}") from None
+    try:
+        if isinstance(value, dict):
+            return DenseNetConfig.from_dict(value)
+        if isinstance(value, str):
+            query = urlsplit(value.strip()).query or value.strip().lstrip("?")
+            params = dict(parse_qsl(query))
+            if any(field in params for field in _FIELDS):
+                return from_query(params)
+            if params.get("preset") in PRESETS:
+                return PRESETS[params["preset"]]
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name}: {error}") from None
+    raise ValueError(f"{name}={short_repr(value)} is not a configuration: allowed {allowed}")
+
+
+def file_stem(config: DenseNetConfig) -> str:
+    """The name a config's files get: its preset's name, else 'densenet-custom'."""
+    return next((name for name, preset in PRESETS.items() if preset == config), "densenet-custom")
 
 
 def config_code(config: DenseNetConfig) -> str:

@@ -149,7 +149,12 @@ def component_for(control: Control, value) -> gr.components.Component:
     if control.kind == "number":
         return Number(value, precision=0, **common)
     if control.kind == "dropdown":
-        return Dropdown(list(control.choices), value=value, **common)
+        return Dropdown(
+            list(control.choices),
+            value=value,
+            allow_custom_value=control.custom_value,
+            **common,
+        )
     if control.kind == "radio":
         return Radio(list(control.choices), value=value, **common)
     if control.kind == "checkbox":

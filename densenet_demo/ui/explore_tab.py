@@ -2,8 +2,11 @@
 
 The inputs are laid out from the control spec (`architecture.controls.CONTROLS`) and reach the
 handlers by name, so the API's parameters carry the spec's names. The handlers are equally the
-API (`/explore`, `/load_preset`, `/load_link`, `/build_keras`) that gradio_client callers
-reach, so they validate everything.
+API (`/explore`, `/compare`, `/load_preset`, `/load_link`, `/build_keras`, `/export_*`) that
+gradio_client callers reach, so they validate everything.
+
+Compare: "Pin as A" keeps the current configuration in the session (`gr.State`); while one is
+pinned, the figures show the current configuration (B) beside it.
 """
 
 from __future__ import annotations
@@ -17,23 +20,35 @@ import math
 import gradio as gr
 from gradio.route_utils import get_root_url
 
+from ..architecture.compare import (
+    compare_figures,
+    comparison_table,
+    differing_fields,
+    fields_table,
+)
 from ..architecture.config import DenseNetConfig, short_repr
 from ..architecture.controls import (
     BATCH_SIZE,
     CONTROLS,
     CUSTOM,
     DEFAULT_PRESET,
-    check_batch_size,
+    MEMORY_CONTROLS,
+    MEMORY_SIZE,
+    OPTIMIZER,
+    MemorySettings,
+    check_memory_inputs,
     config_from_controls,
     controls_from_config,
     preset_controls,
 )
 from ..architecture.presets import PRESET_INFO, PRESETS
 from ..architecture.report import headline, layer_table, preset_table
-from ..architecture.share import config_code, from_query, to_query
-from ..architecture.summary import summarize
+from ..architecture.share import config_code, file_stem, from_query, read_config, to_query
+from ..architecture.summary import Summary, summarize
+from ..architecture.training_memory import MEMORY_ACCOUNT
+from . import exports
 from .components import component_for, ui_error
-from .explore_charts import channel_growth_figure, stage_cost_figure
+from .explore_charts import channel_growth_figure, published_map_figure, stage_cost_figure
 from .hosting import BUILD_CONCURRENCY, release_freed_memory
 
 # What `explore` returns, in order.
@@ -64,44 +79,117 @@ def render(demo: gr.Blocks) -> None:
                 with gr.Row() if row else contextlib.nullcontext():
                     for control in controls:
                         inputs[control.name] = component_for(control, initial[control.name])
-            batch_size = component_for(BATCH_SIZE, BATCH_SIZE.default)
+            memory_inputs = {c.name: component_for(c, c.default) for c in MEMORY_CONTROLS}
         with gr.Column(scale=2):
             refusal = gr.Markdown(visible=False, elem_classes=["refusal"])
-            headline_view = gr.Markdown(label="Headline figures")
+            with gr.Row(elem_id="compare-buttons"):
+                pin_button = gr.Button("Pin as A (compare the next changes with it)", size="sm")
+                unpin_button = gr.Button("Unpin A", size="sm", visible=False)
+            headline_view = gr.Markdown(label="Headline figures", elem_id="headline")
             channel_chart = gr.Plot(label="Channel growth")
             stage_chart = gr.Plot(label="Cost per stage")
-            share_link = gr.Textbox(label="Link to this configuration", buttons=["copy"])
+            # An input of the downloads' event below, yet never typed into.
+            share_link = gr.Textbox(
+                label="Link to this configuration", buttons=["copy"], interactive=False
+            )
+            with gr.Row(elem_id="downloads"):
+                csv_download = gr.DownloadButton("Layer table (.csv)", size="sm")
+                json_download = gr.DownloadButton("Configuration (.json)", size="sm")
+                code_download = gr.DownloadButton("Keras code (.py)", size="sm")
+    pinned = gr.State(None)  # the configuration pinned as A (a DenseNetConfig), per session
     with gr.Accordion("How DenseNet works", open=False):
         gr.Markdown(HOW_IT_WORKS)
     with gr.Accordion("All presets at a glance", open=False):
         gr.Markdown(preset_table())
+    with gr.Accordion("Where it lands among published DenseNets", open=False):
+        published_map = gr.Plot(label="Published DenseNets: parameters against MACs")
     with gr.Accordion("Layer table", open=False):
+        differences_view = gr.Markdown(label="Fields that differ from A", visible=False)
         layer_view = gr.Dataframe(label="Every Keras layer", interactive=False, max_height=500)
     with gr.Accordion("Keras code for this configuration", open=False):
         code = gr.Code(language="python", label="Rebuild it with this package")
     with gr.Accordion("Build with Keras", open=False):
         build_button = gr.Button("Build the real Keras model and compare", variant="primary")
         keras_summary = gr.Code(label="model.summary()", language=None)
+        # Shown once a model is built; the button itself is never updated but by value (see
+        # `exports`), so its file stays in the cache cleanup's sight.
+        with gr.Column(visible=False) as keras_file_box:
+            keras_download = gr.DownloadButton("The built model, untrained (.keras)")
 
     views = [headline_view, channel_chart, stage_chart, layer_view, code, share_link]
     preset = inputs["preset"]
-    every_input = {**inputs, BATCH_SIZE.name: batch_size}
+    every_input = {**inputs, **memory_inputs}
     # Explore updates are pure arithmetic (~10 ms): served directly, not through the queue.
     # Gradio shows no error of such an event on the page, so the page's own event checks the
-    # values itself and shows a refusal beside the figures it leaves as they were.
+    # values itself and shows a refusal beside the figures it leaves as they were. Pinning and
+    # unpinning redraw the same views, the same way.
+    page_event = {
+        "inputs_kwargs": {**every_input, "pinned": pinned},
+        "outputs": [pinned, refusal, *views, differences_view, unpin_button]
+        + [keras_summary, keras_file_box],
+        "preprocess": False,
+        "queue": False,
+        "api_visibility": "private",
+    }
     gr.on(
         [component.input for component in inputs.values() if component is not preset]
-        + [batch_size.input],
-        on_page(every_input),
-        inputs_kwargs=every_input,
-        outputs=[refusal, *views, keras_summary],
-        preprocess=False,
-        queue=False,
+        + [component.input for component in memory_inputs.values()],
+        on_page(every_input, "update"),
         # A change made while the last one is computed runs after it; by default it was
         # dropped, leaving figures of an older value beside the control's new one.
         trigger_mode="always_last",
+        api_name="page_update",
+        **page_event,
+    )
+    pin_button.click(on_page(every_input, "pin"), api_name="pin", **page_event)
+    unpin_button.click(on_page(every_input, "unpin"), api_name="unpin", **page_event)
+    # Whatever changed the configuration changed its link: the downloads and the fields that
+    # differ from A follow it.
+    share_link.change(
+        page_files,
+        inputs=[share_link, pinned],
+        outputs=[differences_view, csv_download, json_download, code_download],
+        queue=False,
+        api_name="page_files",
         api_visibility="private",
     )
+    share_link.change(
+        published_map_view,
+        inputs=share_link,
+        outputs=published_map,
+        queue=False,
+        api_name="published_map",
+        api_visibility="private",
+    )
+    # /compare: two configurations, by JSON or link, the same figures as a pinned page.
+    config_a = gr.JSON(label="Configuration A", visible=False)
+    config_b = gr.JSON(label="Configuration B", visible=False)
+    gr.Button(visible=False).click(
+        compare,
+        inputs=[config_a, config_b, *memory_inputs.values()],
+        outputs=[headline_view, channel_chart, stage_chart, differences_view],
+        api_name="compare",
+        api_description="Two DenseNet configurations side by side, as the page shows them "
+        "with A pinned: headline figures of A and B with B − A and B / A, the channel growth "
+        "of both (A dashed), cost per stage of both (A hatched) and the config fields that "
+        "differ. Each configuration is a JSON object of DenseNetConfig fields (to_dict) or a "
+        "share link (or its query string); the memory estimate's values are as for /explore. "
+        "A refused value is named in the error.",
+        queue=False,
+    )
+    for output, handler, what in (
+        (csv_download, export_layer_table, "the layer table as CSV (one row per Keras layer)"),
+        (json_download, export_config, "the configuration as JSON (DenseNetConfig.from_dict)"),
+        (code_download, export_code, "the Python code that rebuilds it, as a .py file"),
+    ):
+        gr.Button(visible=False).click(
+            handler,
+            inputs_kwargs=inputs,
+            outputs=output,
+            api_name=handler.__name__,
+            api_description=f"A file of one configuration (values as for /build_keras): {what}.",
+            queue=False,
+        )
     # API callers get the same views, and a refusal as an error, from /explore.
     gr.Button(visible=False).click(
         explore,
@@ -109,15 +197,27 @@ def render(demo: gr.Blocks) -> None:
         outputs=views,
         api_name="explore",
         api_description="The analytic summary of one DenseNet configuration: headline figures "
-        "(depth, parameters, MACs, memory), channel growth and cost-per-stage charts, the layer "
-        "table, Python code that rebuilds it and a link that reopens it. `preset` is only a "
+        "(depth, parameters, MACs, training memory for the batch size and optimizer, the "
+        "largest batch that fits in memory_gib GiB), channel growth and cost-per-stage charts, "
+        "the layer table, Python code that rebuilds it and a link that reopens it. `preset` is "
+        "only a "
         "label: the architecture is what the other values say (call /load_preset for a "
         "preset's values). Every value is checked; a refused one is named in the error.",
         queue=False,
     )
+    # The page's preset menu draws B beside the session's pinned A; API callers have no A (a
+    # State input would be one more value for a plain HTTP caller to send), hence two events.
     preset.input(
         load_preset,
-        inputs=[preset, batch_size],
+        inputs=[preset, *memory_inputs.values(), pinned],
+        outputs=[*inputs.values(), *views],
+        queue=False,
+        api_name="page_preset",
+        api_visibility="private",
+    )
+    gr.Button(visible=False).click(
+        load_preset,
+        inputs=[preset, *memory_inputs.values()],
         outputs=[*inputs.values(), *views],
         api_name="load_preset",
         api_description="A preset's control values (in /explore's order), followed by its "
@@ -133,15 +233,32 @@ def render(demo: gr.Blocks) -> None:
         "string (a shared link); without one, densenet121's.",
         queue=False,
     )
+    build_description = (
+        "Build the real Keras model of a configuration (values as for /explore) and return "
+        "model.summary() with a check that Keras' parameter counts AGREE with the analytic "
+        "summary's. A model above the build limits is refused, with the reason."
+    )
     build_button.click(
+        export_keras,
+        inputs_kwargs=inputs,
+        outputs=[keras_summary, keras_download],
+        api_name="export_keras",
+        api_description=build_description + " Also returns the built, untrained model as a "
+        ".keras file (keras.saving.load_model and Netron open it).",
+        **BUILD_CONCURRENCY,
+    ).success(
+        shown,
+        outputs=keras_file_box,
+        queue=False,
+        api_name="show_keras_file",
+        api_visibility="private",
+    )
+    gr.Button(visible=False).click(
         build_with_keras,
         inputs_kwargs=inputs,
         outputs=keras_summary,
         api_name="build_keras",
-        api_description="Build the real Keras model of a configuration (values as for "
-        "/explore) and return model.summary() with a check that Keras' parameter counts AGREE "
-        "with the analytic summary's. A model above the build limits is refused, with the "
-        "reason.",
+        api_description=build_description,
         **BUILD_CONCURRENCY,
     )
 
@@ -165,83 +282,197 @@ def page_url(request: gr.Request | None) -> str:
         return ""
 
 
-def on_page(components: dict[str, gr.components.Component]):
-    """The page's Explore update: `explore` over the raw values of `components` (the event
-    runs with preprocess=False), each checked by its own component first.
+def on_page(components: dict[str, gr.components.Component], action: str):
+    """The page's Explore update, or its pin or unpin (`action`): the views over the raw values
+    of `components` (the event runs with preprocess=False), each checked by its own component
+    first, beside the pinned A if there is one.
 
-    Returns (refusal, the six views, the Keras build output): on success the refusal is hidden,
-    the views are new and the build output (of the previous configuration) is cleared; on a
-    refused value the refusal names it and the views are kept, marked stale.
+    Returns (pinned, refusal, the six views, fields that differ, unpin button, Keras build
+    output, its file): on success the refusal is hidden, the views are new and, after a change,
+    the build output (of the previous configuration) is cleared; on a refused value the
+    refusal names it, the views are kept, marked stale, and nothing is pinned or unpinned.
     """
+    if action not in ("update", "pin", "unpin"):
+        raise AssertionError(f"unknown page action {action!r}")
 
-    def update(request: gr.Request | None = None, **payloads) -> tuple:
+    def update(request: gr.Request | None = None, pinned=None, **payloads) -> tuple:
         try:
             values = {
                 name: components[name].preprocess(payload) for name, payload in payloads.items()
             }
-            views = explore(request, **values)
+            config, memory = _checked(values)
         except gr.Error as error:
             note = (
                 f"**Not updated:** {error.message} The figures below are still those of "
                 "the last valid configuration."
             )
             kept = [gr.update(elem_classes=["stale"]) for _ in VIEWS]
-            return gr.update(value=note, visible=True), *kept, gr.skip()
+            return gr.skip(), gr.update(value=note, visible=True), *kept, *[gr.skip()] * 4
+        if action != "update":
+            pinned = config if action == "pin" else None
+        views = _views(config, memory, values["preset"], pinned, request)
         fresh = [gr.update(value=view, elem_classes=[]) for view in views]
-        return gr.update(value="", visible=False), *fresh, None
+        if action == "update":  # the link follows the change, and `page_files` the link
+            return (
+                gr.skip(),
+                gr.update(visible=False),
+                *fresh,
+                gr.skip(),
+                gr.skip(),
+                None,
+                gr.Column(visible=False),
+            )
+        return (
+            pinned,
+            gr.update(visible=False),
+            *fresh,
+            _differences(pinned, config),
+            gr.update(visible=pinned is not None),
+            gr.skip(),
+            gr.skip(),
+        )
 
     return update
 
 
+def _checked(values: dict) -> tuple[DenseNetConfig, MemorySettings]:
+    """The config and memory-estimate settings of the control values; a refusal as
+    `gr.Error`."""
+    try:
+        return config_from_controls(values), check_memory_inputs(values)
+    except ValueError as error:
+        raise ui_error(error) from None
+
+
 def explore(request: gr.Request | None = None, **values) -> tuple:
-    """All Explore views for the control values (by name, see `CONTROLS`) and `batch_size`.
+    """All Explore views for the control values (by name, see `CONTROLS`) and the memory
+    estimate's (`MEMORY_CONTROLS`: batch size, optimizer, memory size).
 
     Returns the `VIEWS`: headline markdown, channel chart, stage chart, layer table, code and
     share link.
     """
-    try:
-        config = config_from_controls(values)
-        batch = check_batch_size(values[BATCH_SIZE.name])
-    except ValueError as error:
-        raise ui_error(error) from None
+    config, memory = _checked(values)
+    return _views(config, memory, values["preset"], None, request)
+
+
+def _views(
+    config: DenseNetConfig,
+    memory: MemorySettings,
+    preset,
+    pinned: DenseNetConfig | None,
+    request: gr.Request | None,
+) -> tuple:
+    """The `VIEWS` of `config`, beside those of `pinned` (A) if given."""
     summary = summarize(config)
-    preset = values["preset"] if isinstance(values["preset"], str) else CUSTOM
-    rows = "\n".join(f"| {label} | {value} |" for label, value in headline(summary, batch))
-    refusal = summary.build_refusal()
-    text = (
-        f"{preset_note(preset, config)}\n\n| Figure | Value |\n|---|---|\n{rows}\n\n"
-        f"*Memory:* {summary.activation_memory(batch).reason}"
-        + (f"\n\n*Keras build:* {refusal}." if refusal else "")
-    )
+    summary_a = summarize(pinned) if pinned is not None else None
+    preset = preset if isinstance(preset, str) else CUSTOM
+    note = preset_note(preset, config)
+    if pinned is not None:
+        note = f"**B** (current): {note}\n\n**A** (pinned): {_name(pinned)}."
     columns, table = layer_table(summary)
     link = page_url(request) + "?" + to_query(config, preset if preset in PRESETS else None)
     return (
-        text,
-        channel_growth_figure(summary),
-        stage_cost_figure(summary),
+        _headline_text(note, summary, memory, summary_a),
+        channel_growth_figure(summary, summary_a),
+        stage_cost_figure(summary, summary_a),
         {"headers": columns, "data": table},
         config_code(config),
         link,
     )
 
 
-def _controls_and_views(
-    config: DenseNetConfig, preset: str, batch_size, request: gr.Request | None
+def _name(config: DenseNetConfig) -> str:
+    stem = file_stem(config)
+    return f"`{stem}`" if stem in PRESETS else "a custom configuration"
+
+
+def _headline_text(
+    note: str, summary: Summary, memory: MemorySettings, pinned: Summary | None
+) -> str:
+    """The headline figures as Markdown; beside A's, with B − A and B / A, if `pinned`."""
+    if pinned is None:
+        rows = "\n".join(f"| {label} | {value} |" for label, value in headline(summary, *memory))
+        table = f"| Figure | Value |\n|---|---|\n{rows}"
+    else:
+        table = comparison_table(compare_figures(pinned, summary, *memory))
+    refusal = summary.build_refusal()
+    reason = summary.activation_memory(memory.batch_size).reason
+    return f"{note}\n\n{table}\n\n*Memory:* {reason} {MEMORY_ACCOUNT}" + (
+        f"\n\n*Keras build:* {refusal}." if refusal else ""
+    )
+
+
+def _differences(pinned: DenseNetConfig | None, config: DenseNetConfig) -> dict:
+    """The layer-table accordion's list of the config fields that differ from A (hidden
+    without A)."""
+    if pinned is None:
+        return gr.update(value="", visible=False)
+    text = "**Fields that differ from A** (pinned):\n\n" + fields_table(
+        differing_fields(pinned, config)
+    )
+    return gr.update(value=text, visible=True)
+
+
+def compare(
+    config_a,
+    config_b,
+    batch_size=BATCH_SIZE.default,
+    optimizer=OPTIMIZER.default,
+    memory_gib=MEMORY_SIZE.default,
 ) -> tuple:
+    """/compare: the headline, charts and differing fields of B beside A, each given as a
+    `DenseNetConfig.to_dict` object or a share link (`share.read_config`)."""
+    try:
+        a, b = read_config(config_a, "config_a"), read_config(config_b, "config_b")
+        memory = check_memory_inputs(
+            {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
+        )
+    except ValueError as error:
+        raise ui_error(error) from None
+    summary_a, summary_b = summarize(a), summarize(b)
+    note = f"**A:** {_name(a)}. **B:** {_name(b)}."
+    return (
+        _headline_text(note, summary_b, memory, summary_a),
+        channel_growth_figure(summary_b, summary_a),
+        stage_cost_figure(summary_b, summary_a),
+        fields_table(differing_fields(a, b)),
+    )
+
+
+def _controls_and_views(
+    config: DenseNetConfig,
+    preset: str,
+    memory_values: dict,
+    request: gr.Request | None,
+    pinned: DenseNetConfig | None = None,
+) -> tuple:
+    """The control values of `config`, then its views for the memory estimate's values (by
+    name, see `MEMORY_CONTROLS`)."""
     values = controls_from_config(config, preset)
-    return (*values.values(), *explore(request, **values, batch_size=batch_size))
+    try:
+        memory = check_memory_inputs(memory_values)
+    except ValueError as error:
+        raise ui_error(error) from None
+    return (*values.values(), *_views(config, memory, preset, pinned, request))
 
 
 def load_preset(
-    name: str, batch_size: int = BATCH_SIZE.default, request: gr.Request | None = None
+    name: str,
+    batch_size: int = BATCH_SIZE.default,
+    optimizer: str = OPTIMIZER.default,
+    memory_gib: float = MEMORY_SIZE.default,
+    pinned: DenseNetConfig | None = None,
+    request: gr.Request | None = None,
 ) -> tuple:
-    """Control values for preset `name`, followed by its Explore views."""
+    """Control values for preset `name`, followed by its Explore views (beside the page's
+    pinned A, if any)."""
     if not isinstance(name, str) or name not in PRESETS:
         raise gr.Error(
             f"preset={short_repr(name)} is unknown: allowed {', '.join(PRESETS)}",
             print_exception=False,
         )
-    return _controls_and_views(PRESETS[name], name, batch_size, request)
+    memory_values = {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
+    return _controls_and_views(PRESETS[name], name, memory_values, request, pinned)
 
 
 def load_link(request: gr.Request) -> tuple:
@@ -255,17 +486,78 @@ def load_link(request: gr.Request) -> tuple:
             config = from_query(params)
         except ValueError as error:
             gr.Warning(f"The link's configuration was not used: {error}")
-    return _controls_and_views(config, preset, BATCH_SIZE.default, request)
+    defaults = {control.name: control.default for control in MEMORY_CONTROLS}
+    return _controls_and_views(config, preset, defaults, request)
+
+
+def published_map_view(link: str):
+    """The map of published DenseNets with the configuration of the page's `link` on it (the
+    map follows the link, as the downloads do); unchanged if the link cannot be read."""
+    try:
+        config = read_config(link, "link")
+    except ValueError:
+        return gr.skip()
+    return published_map_figure(summarize(config))
+
+
+def page_files(link: str, pinned: DenseNetConfig | None = None) -> tuple:
+    """The page's downloads of the configuration its link holds, and the fields of it that
+    differ from the pinned A: (fields that differ, CSV, JSON and .py file)."""
+    try:
+        config = read_config(link, "link")
+    except ValueError as error:
+        raise ui_error(error) from None
+    return (
+        _differences(pinned, config),
+        exports.layer_table_file(config),
+        exports.config_file(config),
+        exports.code_file(config),
+    )
+
+
+def _config(values: dict) -> DenseNetConfig:
+    try:
+        return config_from_controls(values)
+    except (ValueError, TypeError) as error:
+        raise ui_error(error) from None
+
+
+def export_layer_table(**values) -> str:
+    """/export_layer_table: the layer table of the control values as a CSV file."""
+    return exports.layer_table_file(_config(values))
+
+
+def export_config(**values) -> str:
+    """/export_config: the configuration of the control values as a JSON file."""
+    return exports.config_file(_config(values))
+
+
+def export_code(**values) -> str:
+    """/export_code: the Python code of the control values' configuration as a .py file."""
+    return exports.code_file(_config(values))
+
+
+def shown() -> gr.Column:
+    """Makes a hidden column visible (the built model's download, once there is one)."""
+    return gr.Column(visible=True)
 
 
 def build_with_keras(**values) -> str:
     """Build the real Keras model; return `model.summary()` and the count comparison."""
+    return _built(values, save=False)[0]
+
+
+def export_keras(**values) -> tuple[str, str]:
+    """`build_with_keras`, and the built, untrained model as a .keras file."""
+    return _built(values, save=True)
+
+
+def _built(values: dict, save: bool) -> tuple[str, str | None]:
+    """Build the model of the control values: (`model.summary()` with the count comparison,
+    the .keras file if `save`)."""
     from ..architecture.keras_model import build_model
 
-    try:
-        config = config_from_controls(values)
-    except (ValueError, TypeError) as error:
-        raise ui_error(error) from None
+    config = _config(values)
     try:
         model = build_model(config)  # refused above the build limits, before Keras works
     except ValueError as error:
@@ -274,6 +566,7 @@ def build_with_keras(**values) -> str:
     model.summary(line_length=110, print_fn=lambda line, *args, **kwargs: lines.append(line))
     keras_total = model.count_params()
     keras_trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    path = exports.model_file(model, config) if save else None
     del model
     gc.collect()
     release_freed_memory()
@@ -281,8 +574,9 @@ def build_with_keras(**values) -> str:
     agree = (keras_total, keras_trainable) == (summary.total_params, summary.trainable_params)
     # Words, not ✅/❌: Debian's Chromium has no font for those and draws empty boxes.
     verdict = "AGREE" if agree else "DISAGREE"
-    return (
+    report = (
         f"{verdict}: Keras count_params() = {keras_total:,} "
         f"(trainable {keras_trainable:,}); analytic = {summary.total_params:,} "
         f"(trainable {summary.trainable_params:,}).\n\n" + "\n".join(lines)
     )
+    return report, path
