@@ -89,3 +89,17 @@ def test_without_the_mistakes_file_the_tab_says_so_in_one_sentence(tiny_weights_
         "is missing): `python -m densenet_demo evaluate fashion --write-mistakes` writes them."
     )
     assert len(tab.reuse) == 2  # the rest of the tab still has what it needs
+
+
+def test_a_card_without_feature_reuse_grids_gets_them_from_the_weights(tiny_weights_dir, tmp_path):
+    import dataclasses
+
+    folder = tmp_path / "weights"
+    shutil.copytree(tiny_weights_dir, folder)
+    card_path = folder / "fashion.json"
+    card = ModelCard.read(card_path)
+    card_path.write_text(dataclasses.replace(card, feature_reuse=None).to_json())
+    measured = ModelTab(load_classifier("fashion", folder), folder).reuse
+    stored = ModelTab(load_classifier("fashion", tiny_weights_dir), tiny_weights_dir).reuse
+    for from_weights, from_card in zip(measured, stored, strict=True):
+        np.testing.assert_allclose(from_weights.mean_abs, from_card.mean_abs, atol=1e-6)

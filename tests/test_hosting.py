@@ -14,6 +14,7 @@ import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
 
+from densenet_demo.architecture.controls import preset_controls
 from densenet_demo.inference.image_file import MAX_FILE_BYTES
 from densenet_demo.ui import hosting
 from densenet_demo.ui.hosting import MAX_REQUEST_BYTES, cache_cleanup, release_freed_memory
@@ -70,7 +71,9 @@ def test_uploads_are_capped_and_errors_hide_internals(default_app):
     config = httpx.get(url + "config", timeout=10).json()
     assert config["max_file_size"] == MAX_FILE_BYTES
     assert config["show_error"] is False  # an unexpected exception is not echoed to callers
-    assert config["mcp_server"] is False
+    # The MCP server's tools are the documented endpoints, no more (GRADIO_MCP_SERVER=False
+    # turns it off: tests/test_mcp.py).
+    assert config["mcp_server"] is True
 
 
 def test_there_is_no_flagging(default_app):
@@ -194,6 +197,21 @@ def test_an_image_sent_inline_is_deleted_like_an_upload(default_app):
     while kept[0].exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not kept[0].exists()
+
+
+def test_a_download_is_served_then_deleted_like_a_result(default_app):
+    _, url = default_app
+    answer = httpx.post(
+        url + "gradio_api/run/export_config",
+        json={"data": list(preset_controls("article").values())},
+        timeout=60,
+    ).json()["data"][0]
+    assert Path(answer["path"]).is_relative_to(get_upload_folder())  # served, not copied
+    assert httpx.get(answer["url"], timeout=10).json()["style"] == "article"
+    deadline = time.monotonic() + 30  # kept 2 s, looked for every 2 s
+    while os.path.exists(answer["path"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not os.path.exists(answer["path"])
 
 
 def test_the_cache_ttl_defaults_to_an_hour_and_refuses_nonsense(monkeypatch):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .config import DenseNetConfig
+from .config import DenseNetConfig, short_repr
 
 
 class PresetInfo(NamedTuple):
@@ -98,3 +99,23 @@ PRESET_INFO = MappingProxyType(
         ),
     }
 )
+
+
+def preset_with(preset, overrides=None) -> DenseNetConfig:
+    """Preset `preset` with the fields of `overrides` (a mapping, its JSON text, or None)
+    changed; `ValueError` in one sentence naming what was wrong."""
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ValueError(f"preset={short_repr(preset)} is unknown: allowed {', '.join(PRESETS)}")
+    if isinstance(overrides, str) and overrides.strip():
+        try:
+            overrides = json.loads(overrides)
+        except ValueError:
+            raise ValueError(f"overrides={short_repr(overrides)} is not JSON") from None
+    if overrides in (None, ""):
+        overrides = {}
+    if not isinstance(overrides, dict):
+        raise ValueError(
+            f"overrides={short_repr(overrides)} is invalid: allowed an object of "
+            'configuration fields, e.g. {"growth_rate": 24}'
+        )
+    return DenseNetConfig.from_dict({**PRESETS[preset].to_dict(), **overrides})

@@ -163,7 +163,13 @@ class ClassifyHandlers:
         self, image: str | None, top_k: float, model: str = DEFAULT_MODEL
     ) -> tuple[dict, Image.Image, str]:
         """(gr.Label value, the model input (enlarged if small), latency line) for one upload
-        and the chosen model (callers that send no model get the shipped Fashion-MNIST one)."""
+        and the chosen model (callers that send no model get the shipped Fashion-MNIST one).
+
+        Args:
+            image: the picture: a PNG, JPEG, WebP, GIF or BMP file, or a data: URL.
+            top_k: how many of the most probable classes to return, from 1 to 10.
+            model: fashion (this project's Fashion-MNIST DenseNet) or an ImageNet DenseNet.
+        """
         if image is None:
             raise gr.Error(
                 "No image: upload a picture, take one with the webcam or paste one.",
@@ -197,7 +203,13 @@ class ClassifyHandlers:
 
     def explain(self, image: str | None, model: str, opacity: float) -> tuple:
         """Grad-CAM of the chosen model's top class: (on the upload, on the model's input,
-        caption, the explanation kept for redrawing at another opacity)."""
+        caption, the explanation kept for redrawing at another opacity).
+
+        Args:
+            image: the picture: a PNG, JPEG, WebP, GIF or BMP file, or a data: URL.
+            model: fashion (this project's Fashion-MNIST DenseNet) or an ImageNet DenseNet.
+            opacity: of the heat map drawn over the pictures, from 0 to 1.
+        """
         if image is None:
             raise gr.Error("No image: upload a picture first, then ask why.", print_exception=False)
         try:

@@ -25,6 +25,7 @@ from .style import PAGE_CSS
 # its bytes), plus room for the JSON around it.
 MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 CACHE_TTL_VARIABLE = "DENSENET_CACHE_TTL_S"
+MCP_VARIABLE = "GRADIO_MCP_SERVER"
 DEFAULT_CACHE_TTL_S = 3600
 MAX_CLEANUP_INTERVAL_S = 300
 SESSION_CAPACITY = 500
@@ -140,6 +141,7 @@ def pins(requirements: Path) -> list[tuple[str, str]]:
         requirement = line.split("#")[0].strip()
         if requirement and not requirement.startswith("-"):
             package, _, pinned = requirement.partition("==")
+            package = package.partition("[")[0]  # gradio[mcp]: the extra is not a package
             found.append((package.strip(), pinned.strip()))
     return found
 
@@ -172,6 +174,15 @@ def override_warnings(overrides: Path = OVERRIDES) -> list[str]:
     return lines
 
 
+def mcp_server_enabled() -> bool:
+    """Whether the page is also an MCP server (`/gradio_api/mcp/`, its tools the documented
+    API endpoints): on unless GRADIO_MCP_SERVER, Gradio's own variable, says False."""
+    value = os.environ.get(MCP_VARIABLE, "").strip().lower() or "true"
+    if value not in ("true", "false"):
+        raise SystemExit(f"{MCP_VARIABLE} must be True or False; got {value[:40]!r}.")
+    return value == "true"
+
+
 def launch_options() -> dict:
     """Keyword arguments for `Blocks.launch`.
 
@@ -187,4 +198,5 @@ def launch_options() -> dict:
         "state_session_capacity": SESSION_CAPACITY,
         "app_kwargs": {"middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]},
         "css": PAGE_CSS,
+        "mcp_server": mcp_server_enabled(),
     }

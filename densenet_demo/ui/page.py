@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.service import DEFAULT_MODEL, ModelRegistry
-from . import classify_tab, explore_tab, gradio_fixes, model_tab
+from . import agent_tools, classify_tab, explore_tab, gradio_fixes, model_tab
 from .components import Blocks
 from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
 
@@ -37,6 +37,7 @@ def build_demo(models: ModelRegistry) -> gr.Blocks:
             classify_tab.render(models, default, unavailable)
         with gr.Tab("Model"):
             model_tab.render(default, unavailable)
+        agent_tools.render()
     demo.queue(**QUEUE_OPTIONS)
     return demo
 
@@ -46,4 +47,7 @@ def serve() -> None:
     and serve it until interrupted, with the settings of `hosting`."""
     for warning in override_warnings():
         print(f"Warning: {warning}", file=sys.stderr, flush=True)
-    build_demo(ModelRegistry(os.environ.get(FOLDER_VARIABLE) or None)).launch(**launch_options())
+    options = launch_options()
+    if options["mcp_server"]:
+        gradio_fixes.apply_to_mcp()
+    build_demo(ModelRegistry(os.environ.get(FOLDER_VARIABLE) or None)).launch(**options)
