@@ -1,5 +1,7 @@
 """Presets equal Keras' DenseNets and the paper's CIFAR models, layer for layer."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,31 @@ def test_article_preset_trainable_split():
 
 def test_fashion_preset_fits_the_shipping_budget():
     assert summarize(PRESETS["fashion"]).total_params <= 800_000
+
+
+def test_a_preset_with_overrides_changes_only_those_fields():
+    from densenet_demo.architecture.presets import preset_with
+
+    assert preset_with("fashion", {"growth_rate": 24}) == dataclasses.replace(
+        PRESETS["fashion"], growth_rate=24
+    )
+    assert preset_with("fashion", '{"block_layers": [4, 4]}').block_layers == (4, 4)
+    assert preset_with("densenet121", None) == PRESETS["densenet121"]
+
+
+@pytest.mark.parametrize(
+    "preset, overrides, message",
+    [
+        ("resnet50", None, "preset='resnet50' is unknown: allowed densenet121"),
+        ("fashion", [24], "overrides=[24] is invalid: allowed an object of configuration fields"),
+        ("fashion", "{growth", "overrides='{growth' is not JSON"),
+        ("fashion", {"growth_rate": 0}, "growth_rate=0 is invalid"),
+        ("fashion", {"depth": 121}, "unknown config field(s): depth"),
+    ],
+)
+def test_a_bad_preset_or_override_is_named(preset, overrides, message):
+    from densenet_demo.architecture.presets import preset_with
+
+    with pytest.raises(ValueError) as error:
+        preset_with(preset, overrides)
+    assert message in str(error.value)
