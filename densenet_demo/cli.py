@@ -19,6 +19,7 @@ from .architecture.config import (
     parse_int_list,
 )
 from .architecture.presets import PRESETS
+from .architecture.share import file_stem, read_config
 from .architecture.summary import DEFAULT_BATCH_SIZE
 from .architecture.training_memory import (
     DEFAULT_MEMORY_GIB,
@@ -63,6 +64,12 @@ def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) ->
         choices=sorted(PRESETS),
         default=default_preset,
         help=f"the DenseNet to start from (default {default_preset})",
+    )
+    option(
+        "--config",
+        metavar="FILE|JSON|LINK",
+        help="a whole configuration instead of a preset: a JSON file (the Explore tab's "
+        "download), a JSON object of DenseNetConfig fields, or a share link or its query string",
     )
     option(
         "--input-shape",
@@ -113,13 +120,31 @@ def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) ->
 
 
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
-    """The preset with every given option replaced (validated like any config)."""
+    """`--config` (else the preset) with every given option replaced (validated like any
+    config)."""
     overrides = {
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(DenseNetConfig)
         if getattr(args, field.name, None) is not None
     }
-    return dataclasses.replace(PRESETS[args.preset], **overrides)
+    return dataclasses.replace(_base_config(args), **overrides)
+
+
+def _base_config(args: argparse.Namespace) -> DenseNetConfig:
+    """The configuration the options change: `--config` (a JSON file, JSON text, a share link
+    or its query string), else `--preset`."""
+    if args.config is None:
+        return PRESETS[args.preset]
+    value = args.config
+    if not value.lstrip().startswith("{") and "=" not in value:  # neither JSON nor a query
+        path = Path(value)
+        if not path.is_file():
+            raise ValueError(
+                f"--config {value!r} is not a file, JSON or a share link: give a JSON file "
+                "(e.g. the Explore tab's download), a JSON object or a link"
+            )
+        value = path.read_text(encoding="utf-8")
+    return read_config(value, "--config")
 
 
 def _summary(args: argparse.Namespace) -> None:
@@ -143,7 +168,7 @@ def _summary(args: argparse.Namespace) -> None:
         record = summary_record(summary, args.batch_size, args.optimizer, memory_gib)
         print(json.dumps(record, indent=1))
         return
-    print(f"{args.preset} with {config}\n")
+    print(f"{file_stem(config)}: {config}\n")
     for label, value in headline(summary, args.batch_size, args.optimizer, memory_gib):
         print(f"{label}: {value}")
     print(f"\n{summary.activation_memory(args.batch_size).reason}\n{MEMORY_ACCOUNT}\n")
@@ -154,12 +179,24 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .inference.model_inputs import FASHION_SIZE
+    from .training.data import CLASS_NAMES
     from .training.export import export
     from .training.trainer import DEFAULT_RUN_DIR, TrainSettings, train
 
     config = config_from_args(args)
+    data_shape = {"input_shape": (FASHION_SIZE, FASHION_SIZE, 1), "num_classes": len(CLASS_NAMES)}
+    if any(getattr(config, field) != value for field, value in data_shape.items()):
+        try:
+            config = dataclasses.replace(config, **data_shape)
+        except ValueError as error:
+            raise ValueError(f"this configuration cannot train on Fashion-MNIST: {error}") from None
+        print(
+            f"training on Fashion-MNIST: input {'x'.join(map(str, config.input_shape))} and "
+            f"{config.num_classes} classes in place of the configuration's"
+        )
     settings = TrainSettings(
-        name=args.name or args.preset,
+        name=args.name or file_stem(config),
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -319,7 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train on Fashion-MNIST and write weights/")
     _add_config_options(train, "fashion")
-    train.add_argument("--name", help="weights/<name>.weights.h5 (default: the preset name)")
+    train.add_argument(
+        "--name",
+        help="weights/<name>.weights.h5 (default: the preset's name, or densenet-custom)",
+    )
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=0)

@@ -1,10 +1,13 @@
 """`python -m densenet_demo summary` prints the same figures as the summary, and errors cleanly."""
 
+import dataclasses
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
+
+import pytest
 
 from densenet_demo import PRESETS, summarize
 from densenet_demo.architecture.report import headline
@@ -145,3 +148,61 @@ def test_every_summary_option_is_described():
     summary = build_parser()._subparsers._group_actions[0].choices["summary"]
     undocumented = [action.dest for action in summary._actions if not action.help]
     assert undocumented == []
+
+
+def test_config_reads_the_explore_download_a_json_object_or_a_link(tmp_path, capsys):
+    from densenet_demo.architecture.share import config_json, to_query
+
+    config = dataclasses.replace(PRESETS["fashion"], growth_rate=20, block_layers=(4, 4, 4))
+    download = tmp_path / "densenet-custom.json"
+    download.write_text(config_json(config))
+    expected = summarize(config).total_params
+    for given in (str(download), config_json(config), "http://x/?" + to_query(config)):
+        assert main(["summary", "--config", given, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["total_params"] == expected
+    # Options still change what --config gives.
+    assert main(["summary", "--config", str(download), "--growth-rate", "12", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["growth_rate"] == 12
+
+
+def test_a_config_that_cannot_be_read_is_named_in_one_line():
+    result = run_cli("summary", "--config", "no-such-file.json")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --config 'no-such-file.json' is not a file, JSON or a share link: give a JSON "
+        "file (e.g. the Explore tab's download), a JSON object or a link"
+    )
+    result = run_cli("summary", "--config", '{"growth_rate": 0}')
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: --config: growth_rate=0 is invalid")
+
+
+def test_train_says_why_a_configuration_cannot_take_fashion_mnist(tmp_path):
+    result = run_cli(
+        "train", "--preset", "densenet121", "--epochs", "1", "--run-dir", str(tmp_path / "run")
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: this configuration cannot train on Fashion-MNIST: input_shape=(28, 28, 1) is "
+        "invalid: allowed height and width of at least 29 px for the 'imagenet' stem and 4 "
+        "dense blocks"
+    )
+
+
+@pytest.mark.slow  # trains a tiny model for one short epoch
+def test_train_fits_any_configuration_to_fashion_mnist(tmp_path):
+    explored = {"input_shape": [32, 32, 3], "num_classes": 5, "stem": "cifar"}
+    explored |= {"growth_rate": 4, "block_layers": [1, 1], "init_features": 8}
+    result = run_cli(
+        "train", "--config", json.dumps(explored), "--epochs", "1", "--train-limit", "128",
+        "--batch-size", "64", "--validation-size", "64", "--no-xla",
+        "--run-dir", str(tmp_path / "run"), "--weights-dir", str(tmp_path / "weights"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith(
+        "training on Fashion-MNIST: input 28x28x1 and 10 classes in place of the configuration's"
+    )
+    config = json.loads((tmp_path / "weights" / "densenet-custom.json").read_text())["config"]
+    assert (config["input_shape"], config["num_classes"]) == ([28, 28, 1], 10)
+    architecture = ("stem", "growth_rate", "block_layers", "init_features")
+    assert [config[key] for key in architecture] == ["cifar", 4, [1, 1], 8]

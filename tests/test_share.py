@@ -1,6 +1,7 @@
 """A shared link, the JSON and the generated code carry exactly the configuration on screen,
 and what is read back is checked."""
 
+import dataclasses
 import json
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
@@ -111,3 +112,14 @@ def test_what_is_not_a_config_is_refused_in_one_line_naming_it(given, message):
 def test_files_are_named_after_their_preset():
     assert file_stem(PRESETS["densenet169"]) == "densenet169"
     assert file_stem(CUSTOM) == "densenet-custom"
+
+
+def test_a_hand_written_link_starts_from_the_preset_it_names():
+    from densenet_demo.architecture.share import from_query
+
+    assert from_query({"preset": "fashion", "growth_rate": "24"}) == dataclasses.replace(
+        PRESETS["fashion"], growth_rate=24
+    )
+    assert from_query({"growth_rate": "24"}) == dataclasses.replace(
+        DenseNetConfig(), growth_rate=24
+    )

@@ -27,10 +27,12 @@ def to_query(config: DenseNetConfig, preset: str | None = None) -> str:
 
 def from_query(params: dict[str, str]) -> DenseNetConfig:
     """Parse `to_query`'s fields (strings) back into a validated config; unknown keys ignored.
+    Fields the query leaves out are those of the preset it names (a link written by hand,
+    `preset=fashion&growth_rate=24`), else of `DenseNetConfig()`.
 
     Raises `ValueError` naming the field for any value that cannot be parsed or is invalid.
     """
-    defaults = DenseNetConfig()
+    defaults = PRESETS.get(params.get("preset"), DenseNetConfig())
     values = {}
     for field in dataclasses.fields(DenseNetConfig):
         if field.name not in params:
@@ -50,7 +52,7 @@ def from_query(params: dict[str, str]) -> DenseNetConfig:
         except (ValueError, KeyError):
             raise ValueError(f"{field.name}={text!r} in the link could not be read") from None
         values[field.name] = value
-    return DenseNetConfig(**values)
+    return dataclasses.replace(defaults, **values)
 
 
 def config_json(config: DenseNetConfig) -> str:
