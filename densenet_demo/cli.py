@@ -196,7 +196,7 @@ def _train(args: argparse.Namespace) -> None:
             f"{config.num_classes} classes in place of the configuration's"
         )
     settings = TrainSettings(
-        name=args.name or file_stem(config),
+        name=args.name or (file_stem(config) if args.config else args.preset),
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -358,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(train, "fashion")
     train.add_argument(
         "--name",
-        help="weights/<name>.weights.h5 (default: the preset's name, or densenet-custom)",
+        help="weights/<name>.weights.h5 (default: the preset's name; with --config, the "
+        "preset it equals, else densenet-custom)",
     )
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=128)
