@@ -179,18 +179,14 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .inference.model_inputs import FASHION_SIZE
-    from .training.data import CLASS_NAMES
+    from .training.budget import fit_to_data
+    from .training.distribute import distribution_strategy, is_chief, wait_for_every_worker
     from .training.export import export
     from .training.trainer import DEFAULT_RUN_DIR, TrainSettings, train
 
-    config = config_from_args(args)
-    data_shape = {"input_shape": (FASHION_SIZE, FASHION_SIZE, 1), "num_classes": len(CLASS_NAMES)}
-    if any(getattr(config, field) != value for field, value in data_shape.items()):
-        try:
-            config = dataclasses.replace(config, **data_shape)
-        except ValueError as error:
-            raise ValueError(f"this configuration cannot train on Fashion-MNIST: {error}") from None
+    given = config_from_args(args)
+    config = fit_to_data(given)
+    if config != given:
         print(
             f"training on Fashion-MNIST: input {'x'.join(map(str, config.input_shape))} and "
             f"{config.num_classes} classes in place of the configuration's"
@@ -208,8 +204,13 @@ def _train(args: argparse.Namespace) -> None:
     with _native_logs_silenced():
         import tensorflow  # noqa: F401 - its start-up logs dropped; training's own are kept
     model, meta = train(config, settings, run_dir, data_dir=args.data_dir, resume=args.resume)
-    path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
-    print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
+    strategy = distribution_strategy()
+    if is_chief(strategy):
+        path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
+        print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
+    else:
+        print("trained as a worker of a multi-machine run: the chief exports the model")
+    wait_for_every_worker(strategy)
 
 
 def _trained_model(args: argparse.Namespace):

@@ -27,14 +27,16 @@ def free_port() -> int:
 
 
 def launch_app(log_dir: Path, **environment: str | None) -> tuple[subprocess.Popen, str]:
-    """`python app.py` started as a user would, on a free loopback port. An environment value
-    of None removes that variable; what the app prints is in `process.log_path`."""
+    """`python app.py` started as a user would, on a free loopback port, its Train-tab runs
+    in `log_dir`/runs. An environment value of None removes that variable; what the app
+    prints is in `process.log_path`."""
     port = free_port()
     log = log_dir / "app.log"
     env = {
         **os.environ,
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
+        "DENSENET_RUNS_DIR": str(log_dir / "runs"),
         **environment,
     }
     env = {name: value for name, value in env.items() if value is not None}

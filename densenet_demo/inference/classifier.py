@@ -16,6 +16,7 @@ from .domain import load_statistics
 from .image_file import open_image
 from .litert import LiteRTForward, convert, convert_in_child
 from .model_inputs import MODEL_INPUTS
+from .runs import is_run_id, run_folder
 
 WEIGHTS_DIR = shipped("weights")  # the models that ship with the project
 
@@ -169,12 +170,13 @@ def keras_model(card: ModelCard, weights_path: Path):
 
 
 def load_classifier(
-    name: str = "fashion", weights_dir: str | Path | None = None, isolated: bool = False
+    name: str | Path = "fashion", weights_dir: str | Path | None = None, isolated: bool = False
 ) -> Classifier:
     """The model `name`: Keras' ImageNet weights for densenet121/169/201 (from `weights_dir`
     under their published names, else Keras' cache or a download: `imagenet.weights_path`),
-    or a model this project trained, `<name>.json` and its weights in `weights_dir`, else in
-    the shipped weights/, refused unless the weights' SHA-256 matches the card.
+    a Train-tab run (its id, or its folder), or a model this project trained, `<name>.json`
+    and its weights in `weights_dir`, else in the shipped weights/, refused unless the
+    weights' SHA-256 matches the card.
 
     A trained model whose card names a converted file (`litert_file`, SHA-256 checked too) is
     served from it without TensorFlow; any other is converted now, in a child process when
@@ -183,6 +185,10 @@ def load_classifier(
     Raises `ValueError` with one sentence when the model cannot be loaded; a refusal comes
     before Keras is even imported.
     """
+    if is_run_id(name):
+        weights_dir = run_folder(name)
+    elif isinstance(name, Path) or "/" in name:  # a run's folder holds `<its name>.json`
+        name, weights_dir = Path(name).name, Path(name)
     if name in imagenet.WEIGHT_FILES:
         card, weights_path = imagenet.imagenet_card(name), imagenet.weights_path(name, weights_dir)
     else:

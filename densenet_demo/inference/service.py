@@ -11,13 +11,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..architecture.config import short_repr
 from ..architecture.presets import PRESET_INFO
 from .batcher import MicroBatcher
 from .classifier import Classifier, load_classifier
 from .imagenet import WEIGHT_FILES
+from .runs import is_run_id, run_folder
 
 DEFAULT_MODEL = "fashion"  # shipped with the project: works offline
 RETRY_AFTER_S = 600  # a model that could not be loaded is tried again after this long
+RUNS_LOADED = 8  # Train-tab runs kept loaded at once
 # The Model menu's names: short enough for a phone's menu.
 MODELS = {DEFAULT_MODEL: "Fashion-MNIST (this project)"} | {
     name: PRESET_INFO[name].title for name in WEIGHT_FILES
@@ -123,11 +126,24 @@ class ModelRegistry:
                     self._services[name] = ClassifyService(classifier)
         return self._services[name], ""
 
+    def _forget_runs_beyond(self, count: int) -> None:
+        """Keep the `count` runs loaded last (each holds a converted model in memory)."""
+        with self._loading:
+            runs = [name for name in self._services if is_run_id(name)]
+            for name in runs[: max(0, len(runs) - count)]:
+                del self._services[name]
+
     def service(self, model) -> ClassifyService:
-        """The loaded model `model`; `ValueError` with the reason when it is unknown or
-        unavailable."""
+        """The loaded model `model` (a name of `MODELS` or a saved run's id); `ValueError`
+        with the reason when it is unknown or unavailable."""
         if model not in MODELS:
-            raise ValueError(f"model={model!r} is invalid: allowed {', '.join(MODELS)}")
+            if not is_run_id(model):
+                raise ValueError(
+                    f"model={short_repr(model)} is invalid: allowed {', '.join(MODELS)} or "
+                    "a run id (from /runs)"
+                )
+            run_folder(model)  # refused at once when the run is not saved
+            self._forget_runs_beyond(RUNS_LOADED - 1)
         service, unavailable = self.load(model)
         if service is None:
             raise ValueError(unavailable)
@@ -135,7 +151,7 @@ class ModelRegistry:
 
 
 def _unavailable(name: str, error: Exception) -> str:
-    if name in WEIGHT_FILES:  # Keras' weights: the error already says what is missing
+    if name in WEIGHT_FILES or is_run_id(name):  # the error already says what is missing
         return str(error)
     return (
         f"The {name} model is unavailable ({error}). Train it with "

@@ -18,6 +18,7 @@ import numpy as np
 from ..architecture.config import DenseNetConfig
 from ..files import write_atomically
 from .data import CLASS_NAMES, Split, load_fashion_mnist, train_validation_split
+from .distribute import checkpoint_dir, distribution_strategy
 
 DEFAULT_RUN_DIR = Path.home() / ".cache" / "densenet-explorer" / "runs"
 # Per-pixel statistics of the Fashion-MNIST training set, after scaling to [0, 1].
@@ -212,16 +213,34 @@ def compile_model(
     return model, optimizer
 
 
-def distribution_strategy():
-    """MirroredStrategy over several GPUs (or several logical CPUs, as a test sets up);
-    TensorFlow's default one-device strategy otherwise."""
-    import tensorflow as tf
+class _Stopped(Exception):
+    """Raised out of `fit` by a cancel (Keras' own stop_training would validate first)."""
 
-    gpus, cpus = tf.config.list_logical_devices("GPU"), tf.config.list_logical_devices("CPU")
-    devices = gpus if len(gpus) > 1 else cpus if len(cpus) > 1 else []
-    if devices:
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    return tf.distribute.get_strategy()
+
+def _stop_callback(should_stop):
+    """A Keras callback ending `fit` after the step during which `should_stop()` turned true:
+    a cancel takes effect within one training step."""
+    import keras
+
+    class StopWhen(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if should_stop():
+                raise _Stopped
+
+    return StopWhen()
+
+
+def epoch_line(row: dict, epochs: int, seconds_left: float) -> str:
+    """One epoch's figures in one line (the CLI's log and the Train tab's status)."""
+    figures = ", ".join(
+        f"{name} {row[name]:.4f}"
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy")
+        if row.get(name) is not None
+    )
+    return (
+        f"epoch {row['epoch']}/{epochs}: {figures} ({row['images_per_second']:.0f} img/s); "
+        f"about {seconds_left / 60:.0f} min left"
+    )
 
 
 def train(
@@ -231,11 +250,17 @@ def train(
     data_dir: str | None = None,
     resume: bool = False,
     log=print,
+    callbacks: tuple = (),
+    should_stop=None,
+    on_epoch=None,
 ):
     """Train until `settings.epochs` are done, checkpointing after every epoch.
 
     With `resume`, continues from the last completed epoch in `run_dir`; without it, refuses
-    to overwrite an existing checkpoint. Returns (model, progress dict).
+    to overwrite an existing checkpoint. `callbacks` (Keras callbacks) see every step;
+    `on_epoch(row)` gets each finished epoch's figures. When `should_stop()` turns true the
+    run ends within one step, the unfinished epoch dropped and the model holding the last
+    checkpoint's weights (`epochs_done` then says how many). Returns (model, progress dict).
     """
     data = load_fashion_mnist(data_dir)
     train_split, validation = train_validation_split(
@@ -255,7 +280,7 @@ def train(
     log(f"training on {strategy.num_replicas_in_sync} device(s)")
     with strategy.scope():
         model, optimizer = compile_model(config, settings, steps, strategy.num_replicas_in_sync)
-    checkpoint = Checkpoint(run_dir)
+    checkpoint = Checkpoint(checkpoint_dir(run_dir, strategy))
     meta = {
         "config": config.to_dict(),
         "settings": dataclasses.asdict(settings),
@@ -279,16 +304,26 @@ def train(
             )
         log(f"resuming {run_dir} after epoch {meta['epochs_done']}/{settings.epochs}")
     validation_data = evaluation_dataset(validation)
+    stopper = _stop_callback(should_stop) if should_stop is not None else None
     for epoch in range(meta["epochs_done"], settings.epochs):
+        if should_stop is not None and should_stop():
+            break
         started = time.perf_counter()
-        result = model.fit(
-            training_dataset(train_split, settings, epoch),
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            validation_data=validation_data,
-            # A progress bar on a terminal; in a log, one line per epoch, not escape codes.
-            verbose="auto" if sys.stdout.isatty() else 2,
-        )
+        try:
+            result = model.fit(
+                training_dataset(train_split, settings, epoch),
+                epochs=epoch + 1,
+                initial_epoch=epoch,
+                validation_data=validation_data,
+                callbacks=[*callbacks, *([stopper] if stopper else [])],
+                # A progress bar on a terminal; in a log, only the line per epoch below.
+                verbose="auto" if sys.stdout.isatty() else 0,
+            )
+        except _Stopped:
+            if meta["epochs_done"]:  # back to the last whole epoch
+                with strategy.scope():
+                    checkpoint.restore(model, optimizer)
+            break
         seconds = time.perf_counter() - started
         row = {
             "epoch": epoch + 1,
@@ -301,9 +336,8 @@ def train(
         meta["epochs_done"] = epoch + 1
         meta["train_seconds"] += seconds
         checkpoint.save(model, optimizer, meta)
+        if on_epoch is not None:
+            on_epoch(row)
         remaining = (settings.epochs - epoch - 1) * meta["train_seconds"] / (epoch + 1)
-        log(
-            f"epoch {epoch + 1}/{settings.epochs}: val_accuracy {row.get('val_accuracy')} "
-            f"({row['images_per_second']} img/s); about {remaining / 60:.0f} min left"
-        )
+        log(epoch_line(row, settings.epochs, remaining))
     return model, meta

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 from PIL import Image
@@ -14,15 +15,25 @@ from ..inference.card import ModelCard
 from ..inference.gradcam import Explanation, check_opacity, explain
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.model_inputs import CROP_SIZE, FASHION_SIZE, RESIZE_SIZE, enlarged
+from ..inference.runs import is_run_id
 from ..inference.service import DEFAULT_MODEL, MODELS, ClassifyService, ModelRegistry
-from .components import Dropdown, Slider, ui_error
 from .components import Image as ImageInput
+from .components import ModelDropdown, Slider, ui_error
 from .hosting import CLASSIFY_CONCURRENCY, EXPLAIN_CONCURRENCY
 
 EXAMPLES = shipped("examples") / "fashion"
 
 
-def render(models: ModelRegistry, default: ClassifyService | None, unavailable: str) -> None:
+class ClassifyView(NamedTuple):
+    """What another tab sets here: the model menu and the paragraph about the model."""
+
+    model: gr.Dropdown
+    about_model: gr.Markdown
+
+
+def render(
+    models: ModelRegistry, default: ClassifyService | None, unavailable: str
+) -> ClassifyView:
     """The tab's components and their events (call inside `gr.Tab`); `default` is the loaded
     default model, or None with the sentence saying why it is `unavailable`."""
     handlers = ClassifyHandlers(models)
@@ -31,7 +42,7 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
     )
     with gr.Row():
         with gr.Column():
-            model = Dropdown(
+            model = ModelDropdown(
                 [(title, name) for name, title in MODELS.items()],
                 value=DEFAULT_MODEL,
                 label="Model",
@@ -80,7 +91,8 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         api_name="predict",
         api_description="Classify one picture (a file, or a base64 data: URL) with a model: "
         "'fashion' (this project's Fashion-MNIST DenseNet, the default) or 'densenet121', "
-        "'densenet169', 'densenet201' (Keras' ImageNet weights, loaded on first use). Returns "
+        "'densenet169', 'densenet201' (Keras' ImageNet weights, loaded on first use), or the "
+        "id of a run the Train tab saved (/runs). Returns "
         "the top k classes with their probabilities, the picture the model saw, and a line "
         "with the server time, after a sentence saying so when the picture does not look like "
         "what the model knows.",
@@ -145,6 +157,7 @@ def render(models: ModelRegistry, default: ClassifyService | None, unavailable: 
         queue=False,
         api_visibility="private",
     )
+    return ClassifyView(model, about_model)
 
 
 class ClassifyHandlers:
@@ -168,7 +181,8 @@ class ClassifyHandlers:
         Args:
             image: the picture: a PNG, JPEG, WebP, GIF or BMP file, or a data: URL.
             top_k: how many of the most probable classes to return, from 1 to 10.
-            model: fashion (this project's Fashion-MNIST DenseNet) or an ImageNet DenseNet.
+            model: fashion (this project's Fashion-MNIST DenseNet), an ImageNet DenseNet, or
+                the id of a run the Train tab saved (see /runs).
         """
         if image is None:
             raise gr.Error(
@@ -207,7 +221,8 @@ class ClassifyHandlers:
 
         Args:
             image: the picture: a PNG, JPEG, WebP, GIF or BMP file, or a data: URL.
-            model: fashion (this project's Fashion-MNIST DenseNet) or an ImageNet DenseNet.
+            model: fashion (this project's Fashion-MNIST DenseNet), an ImageNet DenseNet, or
+                the id of a run the Train tab saved (see /runs).
             opacity: of the heat map drawn over the pictures, from 0 to 1.
         """
         if image is None:
@@ -260,6 +275,14 @@ def describe(card: ModelCard) -> str:
             f"its shorter side is {RESIZE_SIZE} px, its centre {CROP_SIZE}×{CROP_SIZE} is "
             f"cut out, and each colour channel is normalised with ImageNet's mean and "
             f"deviation."
+        )
+    if is_run_id(card.name):
+        return (
+            f"Upload a photo of a clothing item, shoe or bag. The model is run "
+            f"**{card.name}** of the Train tab ({card.params:,} parameters, {card.epochs} "
+            f"epoch(s)): {card.test_accuracy:.2%} accuracy on the {card.test_images:,} "
+            f"Fashion-MNIST test images. Your picture is turned into what it was trained on: "
+            f"grayscale, light on black, cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}."
         )
     return (
         f"Upload a photo of a clothing item, shoe or bag. The model is this project's "

@@ -21,6 +21,7 @@ from PIL import Image as PILImage
 from ..architecture.config import short_repr
 from ..architecture.controls import Control
 from ..inference.image_file import UNREADABLE_IMAGE, check_image_file
+from ..inference.runs import is_run_id
 
 
 class Blocks(gr.Blocks):
@@ -87,6 +88,16 @@ class Dropdown(gr.Dropdown):
 
     def preprocess(self, payload):
         return _choice_preprocess(self, super().preprocess, payload)
+
+
+class ModelDropdown(Dropdown):
+    """The Classify model menu: its choices, or the id of a saved Train-tab run (a run added
+    to one page's menu is not among another caller's choices; the server checks the run)."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return payload if is_run_id(payload) else super().preprocess(payload)
 
 
 class Radio(gr.Radio):

@@ -16,6 +16,7 @@ import dataclasses
 import gc
 import itertools
 import math
+from typing import NamedTuple
 
 import gradio as gr
 from gradio.route_utils import get_root_url
@@ -69,7 +70,16 @@ transition.
 """
 
 
-def render(demo: gr.Blocks) -> None:
+class ExploreView(NamedTuple):
+    """What other tabs read from Explore and write into it."""
+
+    link: gr.Textbox  # the configuration shown, as a share link
+    shown: list  # `show_config`'s outputs: the controls, then the views
+    memory_inputs: list  # `show_config`'s inputs after the configuration
+    pinned: gr.State
+
+
+def render(demo: gr.Blocks) -> ExploreView:
     """The tab's components and their events (call inside `gr.Tab`)."""
     initial = preset_controls(DEFAULT_PRESET)
     with gr.Row(elem_id="explore-layout"):
@@ -261,6 +271,7 @@ def render(demo: gr.Blocks) -> None:
         api_description=build_description,
         **BUILD_CONCURRENCY,
     )
+    return ExploreView(share_link, [*inputs.values(), *views], list(memory_inputs.values()), pinned)
 
 
 def preset_note(preset: str, config: DenseNetConfig) -> str:
@@ -473,6 +484,24 @@ def load_preset(
         )
     memory_values = {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
     return _controls_and_views(PRESETS[name], name, memory_values, request, pinned)
+
+
+def show_config(
+    value: str,
+    batch_size: int = BATCH_SIZE.default,
+    optimizer: str = OPTIMIZER.default,
+    memory_gib: float = MEMORY_SIZE.default,
+    pinned: DenseNetConfig | None = None,
+    request: gr.Request | None = None,
+) -> tuple:
+    """Controls and views of a configuration another tab sends (a share link or JSON)."""
+    try:
+        config = read_config(value)
+    except ValueError as error:
+        raise ui_error(error) from None
+    preset = file_stem(config) if file_stem(config) in PRESETS else CUSTOM
+    memory_values = {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
+    return _controls_and_views(config, preset, memory_values, request, pinned)
 
 
 def load_link(request: gr.Request) -> tuple:

@@ -1,5 +1,5 @@
-"""The files the Explore tab hands out: layer table (CSV), configuration (JSON), Keras code
-(.py) and the built, untrained model (.keras).
+"""The files the page hands out: the Explore tab's layer table (CSV), configuration (JSON),
+Keras code (.py) and built, untrained model (.keras); the Train tab's runs (.zip).
 
 The analytic core writes the text; this module only puts it in files. Each file is written
 atomically inside Gradio's cache folder, which Gradio serves as it is (no copy), and which its
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import secrets
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ from ..architecture.report import layer_table_csv
 from ..architecture.share import config_code, config_json, file_stem
 from ..architecture.summary import summarize
 from ..files import write_atomically, writing_atomically
+from ..inference.runs import Run
 
 if TYPE_CHECKING:
     import keras
@@ -38,9 +41,12 @@ def _folder() -> Path:
 
 
 def _text_file(name: str, text: str) -> str:
-    """`text` in a file called `name`, in a folder named by both: the same export asked for
+    return _file(name, text.encode())
+
+
+def _file(name: str, data: bytes) -> str:
+    """`data` in a file called `name`, in a folder named by both: the same export asked for
     twice is one file, rewritten (which also restarts its time to live)."""
-    data = text.encode()
     digest = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()[:24]
     path = _folder() / digest / name
     write_atomically(path, data)
@@ -60,6 +66,21 @@ def config_file(config: DenseNetConfig) -> str:
 def code_file(config: DenseNetConfig) -> str:
     """The Python code that rebuilds the configuration, as `<name>.py`."""
     return _text_file(f"{file_stem(config)}.py", config_code(config))
+
+
+def run_file(run: Run) -> str:
+    """A saved run as `<run id>.zip`: its model card and every file the card names (weights,
+    converted model, misclassified test images), as `load_classifier` reads a run folder."""
+    card = run.card
+    names = [f"{run.run_id}.json", card.weights_file, card.litert_file, card.mistakes_file]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in filter(None, names):
+            # A fixed date: the same run zips to the same bytes (and the same file).
+            entry = zipfile.ZipInfo(f"{run.run_id}/{name}", date_time=(2026, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, (run.folder / name).read_bytes())
+    return _file(f"{run.run_id}.zip", buffer.getvalue())
 
 
 def model_file(model: keras.Model, config: DenseNetConfig) -> str:

@@ -40,6 +40,9 @@ EXPLAIN_CONCURRENCY = {"concurrency_limit": 2, "concurrency_id": "explain"}
 # One Keras build at a time on its own id: builds queue behind each other, never in the
 # prediction slots, so predictions keep flowing while models build.
 BUILD_CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "keras"}
+# Training followers (the page's and /train's) wait on the one job training and the queue;
+# each holds a thread, mostly asleep. The jobs themselves run one at a time in a worker.
+TRAIN_CONCURRENCY = {"concurrency_limit": 16, "concurrency_id": "train"}
 OVERRIDES = Path(__file__).resolve().parents[2] / "requirements-overrides.txt"
 
 try:  # glibc's; elsewhere (macOS, musl) memory is left to the allocator

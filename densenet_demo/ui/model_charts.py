@@ -20,12 +20,13 @@ class Anchor(NamedTuple):
     accuracy: float
     source: str
     about: str  # shown on hover
+    params: int | None = None  # as published (rounded there); None where it is not a network
 
 
 _BENCHMARK = "the Fashion-MNIST benchmark table (github.com/zalandoresearch/fashion-mnist)"
 ANCHORS = (
-    Anchor("DenseNet-BC 768K", 0.954, _BENCHMARK, "DenseNet-BC, 768K parameters"),
-    Anchor("WRN-40-4 8.9M", 0.967, _BENCHMARK, "Wide ResNet 40-4, 8.9M parameters"),
+    Anchor("DenseNet-BC 768K", 0.954, _BENCHMARK, "DenseNet-BC, 768K parameters", 768_000),
+    Anchor("WRN-40-4 8.9M", 0.967, _BENCHMARK, "Wide ResNet 40-4, 8.9M parameters", 8_900_000),
     Anchor("Humans", 0.835, _BENCHMARK, "Humans, crowd-sourced, no fashion expertise"),
 )
 

@@ -13,7 +13,9 @@ import gradio as gr
 
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.service import DEFAULT_MODEL, ModelRegistry
-from . import agent_tools, classify_tab, explore_tab, gradio_fixes, model_tab
+from ..training.budget import training_limits
+from ..training.jobs import TrainingJobs
+from . import agent_tools, classify_tab, explore_tab, gradio_fixes, model_tab, train_tab
 from .components import Blocks
 from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
 
@@ -23,20 +25,26 @@ and see its size, compute, memory and channel growth at once — computed analyt
 checked against a real Keras build on demand."""
 
 
-def build_demo(models: ModelRegistry) -> gr.Blocks:
+def build_demo(models: ModelRegistry, jobs: TrainingJobs | None = None) -> gr.Blocks:
     """The page. The default model is loaded here, before serving: checked, converted
-    (in-process: nothing to stall yet) and warmed up; the ImageNet ones when first chosen."""
+    (in-process: nothing to stall yet) and warmed up; the ImageNet ones when first chosen.
+    Without `jobs` the Train tab is hidden and its API refuses."""
     gradio_fixes.apply()
     default, unavailable = models.load(DEFAULT_MODEL, isolated=False)
     # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
     with Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
         gr.Markdown(INTRO)
-        with gr.Tab("Explore"):
-            explore_tab.render(demo)
-        with gr.Tab("Classify"):
-            classify_tab.render(models, default, unavailable)
-        with gr.Tab("Model"):
-            model_tab.render(default, unavailable)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Explore", id="explore"):
+                explore = explore_tab.render(demo)
+            with gr.Tab("Train", id="train", visible=jobs is not None):
+                shipped = default.classifier.card if default else None
+                train = train_tab.render(demo, jobs, explore, shipped)
+            with gr.Tab("Classify", id="classify"):
+                classify = classify_tab.render(models, default, unavailable)
+            with gr.Tab("Model", id="model"):
+                model_tab.render(default, unavailable)
+        train_tab.wire_classify(train, classify, tabs)
         agent_tools.render()
     demo.queue(**QUEUE_OPTIONS)
     return demo
@@ -50,4 +58,5 @@ def serve() -> None:
     options = launch_options()
     if options["mcp_server"]:
         gradio_fixes.apply_to_mcp()
-    build_demo(ModelRegistry(os.environ.get(FOLDER_VARIABLE) or None)).launch(**options)
+    jobs = TrainingJobs() if training_limits().enabled else None
+    build_demo(ModelRegistry(os.environ.get(FOLDER_VARIABLE) or None), jobs).launch(**options)

@@ -7,6 +7,10 @@ PAGE_CSS = """
 .block.refusal { border-left: 4px solid #d62728; padding-left: 0.8em; }
 /* A comparison's B − A and B / A stay on one line each. */
 #headline td:nth-child(n+4), #headline th:nth-child(n+4) { white-space: nowrap; }
+/* The Train tab's progress: the share of the job's steps done. */
+.train-bar { height: 10px; border-radius: 5px; overflow: hidden;
+  background: var(--neutral-200); }
+.train-bar > div { height: 100%; background: var(--color-accent); transition: width 0.4s; }
 /* On a phone the Explore figures come first, the sixteen controls after them. */
 @media (max-width: 640px) {
   #explore-layout { flex-direction: column-reverse; }

@@ -1,0 +1,489 @@
+"""Training jobs for a server: each in a worker process of its own, one at a time, the others
+waiting in a queue.
+
+A worker process keeps TensorFlow's threads and memory out of the server (the page stays
+responsive, and the memory goes back to the system when the job ends), and a crash or a kill
+of it ends the job with one sentence while the server serves on. The worker runs the CLI's
+training code (`trainer.train`, then `export`) into the job's run folder and reports by
+messages; the server keeps each job's latest state (`JobState`) for any number of followers.
+
+Cancel: the worker ends training at the next step (`trainer.train`'s `should_stop`) and saves
+the epochs done; a worker that has not stopped within `CANCEL_GRACE_S` (a step longer than
+that, or an XLA compile) is killed and the epochs done are saved from the checkpoint by a
+fresh worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import multiprocessing
+import os
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..architecture.config import DenseNetConfig
+from ..inference.runs import new_run_id, remove_oldest, runs_dir
+from .budget import Budget, TrainingLimits, estimate_seconds, training_limits
+from .trainer import TrainSettings
+
+CANCEL_GRACE_S = 1.5  # a cancelled worker still training after this long is killed
+PROGRESS_EVERY_S = 1.0  # a worker reports its step this often
+FOLLOW_EVERY_S = 1.0  # a follower hears at least this often (a queue position moves)
+FINISHED = ("done", "cancelled", "failed")
+MAX_STEPS_SEEN = 1_000  # points of the live curve kept per job
+JOBS_KEPT = 100  # finished jobs whose state the server remembers
+
+
+@dataclasses.dataclass
+class JobState:
+    """Where a job is; what the page and `/train` show. Plain values only (a copy is handed
+    to each follower)."""
+
+    run_id: str
+    config: dict
+    budget: dict
+    estimate_seconds: float
+    state: str = "queued"  # queued, starting, training, stopping, saving, done, cancelled, failed
+    queue_position: int = 0  # jobs ahead of it (0 once it runs)
+    epoch: int = 0  # the epoch in progress (1-based) or last done
+    step: int = 0
+    steps: int = 0
+    images_per_second: float | None = None
+    seconds_left: float | None = None
+    started: float | None = None  # time.time()
+    steps_seen: list = dataclasses.field(default_factory=list)  # (epoch + step/steps, loss, acc)
+    history: list = dataclasses.field(default_factory=list)  # the trainer's rows, one per epoch
+    message: str = ""  # one sentence for people
+    figures: dict = dataclasses.field(default_factory=dict)  # once saved: test accuracy etc.
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    def copy(self) -> JobState:
+        """A copy a follower may keep while the job goes on."""
+        return dataclasses.replace(
+            self,
+            steps_seen=list(self.steps_seen),
+            history=list(self.history),
+            figures=dict(self.figures),
+        )
+
+
+class _Job:
+    def __init__(self, state: JobState, config: DenseNetConfig, budget: Budget) -> None:
+        self.state = state
+        self.config = config
+        self.budget = budget
+        self.cancel_requested: float | None = None  # time.monotonic()
+        self.cancel_event = None  # the worker's, once it runs
+        self.version = 0  # bumped at every change, for followers
+
+
+class TrainingJobs:
+    """The server's training jobs: `submit`, `follow`, `cancel`. One worker at a time."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        limits: TrainingLimits | None = None,
+        data_dir: str | None = None,
+    ) -> None:
+        self.root = Path(root) if root is not None else runs_dir()
+        self.limits = limits if limits is not None else training_limits()
+        self.data_dir = data_dir
+        self._jobs: dict[str, _Job] = {}
+        self._waiting: collections.deque[_Job] = collections.deque()
+        self._running: _Job | None = None
+        self._changed = threading.Condition()
+        self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+        self._remove_interrupted()
+        threading.Thread(target=self._dispatch, name="training-jobs", daemon=True).start()
+
+    def _remove_interrupted(self) -> None:
+        """Folders of runs a previous server never finished (no card): not resumable here."""
+        for folder in self.root.glob("run-*"):
+            if not (folder / f"{folder.name}.json").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+
+    # --- the API -------------------------------------------------------------------------
+
+    def submit(self, config: DenseNetConfig, budget: Budget) -> str:
+        """Queue a job; its run id. `ValueError` in one sentence when the limits refuse it
+        (checked before it waits) or the queue is full."""
+        from ..architecture.summary import summarize
+
+        summary = summarize(config)
+        self.limits.check(summary, budget)
+        with self._changed:
+            if len(self._waiting) >= self.limits.max_queue:
+                raise ValueError(
+                    f"{len(self._waiting)} training jobs are already waiting (this server's "
+                    "limit): try again when one has finished"
+                )
+            run_id = new_run_id()
+            while run_id in self._jobs:
+                run_id = new_run_id()
+            state = JobState(
+                run_id,
+                config.to_dict(),
+                budget._asdict(),
+                estimate_seconds(summary, budget),
+                steps=budget.train_images // budget.batch_size,
+            )
+            job = _Job(state, config, budget)
+            finished = [key for key, old in self._jobs.items() if old.state.finished]
+            for key in finished[: max(0, len(finished) - JOBS_KEPT)]:
+                del self._jobs[key]
+            self._jobs[run_id] = job
+            self._waiting.append(job)
+            self._renumber()
+            self._changed.notify_all()  # the dispatcher waits for a job
+        return run_id
+
+    def state(self, run_id: str) -> JobState:
+        """A copy of the job's state; `ValueError` for an unknown job."""
+        with self._changed:
+            return self._job(run_id).state.copy()
+
+    def follow(self, run_id: str) -> Iterator[JobState]:
+        """The job's state now, then at every change (and at least every `FOLLOW_EVERY_S`),
+        until it has finished."""
+        seen = -1
+        while True:
+            with self._changed:
+                job = self._job(run_id)
+                if job.version == seen:
+                    self._changed.wait(FOLLOW_EVERY_S)
+                seen = job.version
+                state = job.state.copy()
+            yield state
+            if state.finished:
+                return
+
+    def cancel(self, run_id: str) -> JobState:
+        """Cancel a waiting job, or stop a training one (its epochs done are kept)."""
+        with self._changed:
+            job = self._job(run_id)
+            if job in self._waiting:
+                self._waiting.remove(job)
+                self._renumber()
+                self._update(job, state="cancelled", message="Cancelled before it started.")
+            elif not job.state.finished and job.cancel_requested is None:
+                job.cancel_requested = time.monotonic()
+                if job.cancel_event is not None:
+                    job.cancel_event.set()
+                self._update(job, state="stopping", message="Stopping…")
+            return job.state.copy()
+
+    def active(self) -> list[JobState]:
+        """The job training and those waiting, in order."""
+        with self._changed:
+            return [job.state.copy() for job in self._jobs.values() if not job.state.finished]
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _job(self, run_id: str) -> _Job:
+        job = self._jobs.get(run_id) if isinstance(run_id, str) else None
+        if job is None:
+            raise ValueError(
+                f"{str(run_id)[:60]!r} is not a training job of this server "
+                "(finished runs are listed by /runs)"
+            )
+        return job
+
+    def _update(self, job: _Job, **changes: Any) -> None:
+        """Change a job's state and wake its followers (call holding `_changed`)."""
+        for name, value in changes.items():
+            setattr(job.state, name, value)
+        job.version += 1
+        self._changed.notify_all()
+
+    def _renumber(self) -> None:
+        """Each waiting job's count of jobs ahead of it (the one training included)."""
+        for position, job in enumerate(self._waiting, start=int(self._running is not None)):
+            if job.state.queue_position != position:
+                self._update(job, queue_position=position)
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting:
+                    self._changed.wait()
+                job = self._running = self._waiting.popleft()
+                self._renumber()
+                self._update(job, state="starting", queue_position=0, started=time.time())
+            try:
+                self._run(job)
+            except Exception as error:  # the queue must outlive any one job
+                with self._changed:
+                    self._update(job, state="failed", message=f"Training failed: {error}")
+            with self._changed:
+                self._running = None
+                self._renumber()
+
+    def _spawn(self, job: _Job, resume: bool):
+        cancel = self._context.Event()
+        if resume:
+            cancel.set()  # straight to saving what the checkpoint holds
+        messages = self._context.Queue()
+        spec = {
+            "config": job.config.to_dict(),
+            "settings": dataclasses.asdict(
+                job.budget.settings(job.state.run_id, job.state.estimate_seconds)
+            ),
+            "run_dir": str(self.root / job.state.run_id),
+            "data_dir": self.data_dir,
+            "resume": resume,
+        }
+        process = self._context.Process(
+            target=work,
+            args=(spec, messages, cancel),
+            name=f"train-{job.state.run_id}",
+            daemon=True,  # ends with the server
+        )
+        process.start()
+        return process, messages, cancel
+
+    def _run(self, job: _Job) -> None:
+        process, messages, cancel = self._spawn(job, resume=False)
+        with self._changed:
+            job.cancel_event = cancel
+            if job.cancel_requested is not None:
+                cancel.set()
+        wall_limit = time.monotonic() + self.limits.max_minutes * 60
+        while True:
+            try:
+                kind, payload = messages.get(timeout=0.2)
+            except queue.Empty:
+                if not process.is_alive():  # its last messages are flushed before it ends
+                    try:
+                        kind, payload = messages.get(timeout=1)
+                    except queue.Empty:
+                        self._worker_died(job, process.exitcode)
+                        break
+                else:
+                    kind = None
+            if kind is not None and self._receive(job, kind, payload):
+                break
+            now = time.monotonic()
+            if now > wall_limit and job.cancel_requested is None:
+                with self._changed:
+                    job.cancel_requested = now
+                    cancel.set()
+                    self._update(
+                        job,
+                        state="stopping",
+                        message=f"Stopping at this server's limit of "
+                        f"{self.limits.max_minutes:g} min…",
+                    )
+            elif (
+                job.cancel_requested is not None
+                and job.state.state == "stopping"
+                and now - job.cancel_requested > CANCEL_GRACE_S
+            ):
+                process.kill()
+                process.join()
+                if not self._save_after_kill(job):
+                    break
+                process, messages, cancel = self._spawn(job, resume=True)
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+        with self._changed:
+            if job.state.state in ("done", "cancelled"):
+                remove_oldest(self.root)
+
+    def _save_after_kill(self, job: _Job) -> bool:
+        """After killing a worker that did not stop: True when a checkpoint is there to save
+        from; otherwise the job ends cancelled, nothing kept."""
+        if job.state.history:
+            with self._changed:
+                self._update(job, state="saving", message=_saving(len(job.state.history)))
+            return True
+        shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
+        with self._changed:
+            self._update(job, state="cancelled", message="Cancelled before the first epoch ended.")
+        return False
+
+    def _receive(self, job: _Job, kind: str, payload: Any) -> bool:
+        """Apply one worker message; True when the job has finished."""
+        with self._changed:
+            state = job.state
+            if kind == "step":
+                if state.state == "starting":
+                    self._update(job, state="training", message="")
+                fraction = payload["epoch"] - 1 + payload["step"] / payload["steps"]
+                rate = payload["images_per_second"]
+                images_left = (
+                    (job.budget.epochs - fraction) * payload["steps"] * job.budget.batch_size
+                )
+                state.steps_seen.append(
+                    (round(fraction, 4), payload.get("loss"), payload.get("accuracy"))
+                )
+                if len(state.steps_seen) > MAX_STEPS_SEEN:  # hours of steps: every other one
+                    del state.steps_seen[::2]
+                self._update(
+                    job,
+                    epoch=payload["epoch"],
+                    step=payload["step"],
+                    steps=payload["steps"],
+                    images_per_second=rate,
+                    seconds_left=images_left / rate if rate else None,
+                )
+            elif kind == "epoch":
+                state.history.append(payload)
+                self._update(job, epoch=payload["epoch"], step=state.steps)
+            elif kind == "stopped":
+                done = payload["epochs_done"]
+                if done == 0:
+                    self._update(
+                        job, state="cancelled", message="Cancelled before the first epoch ended."
+                    )
+                    return False  # the worker removes its folder and exits
+                self._update(job, state="saving", message=_saving(done))
+            elif kind == "saving":
+                self._update(job, state="saving", message="Testing and saving the model…")
+            elif kind == "saved":
+                cancelled = job.cancel_requested is not None or payload["epochs"] < (
+                    job.budget.epochs
+                )
+                test = payload["test_accuracy"]
+                self._update(
+                    job,
+                    state="cancelled" if cancelled else "done",
+                    figures=payload,
+                    seconds_left=0,
+                    message=f"{'Stopped' if cancelled else 'Done'} after {payload['epochs']} "
+                    f"epoch(s): validation accuracy {payload['val_accuracy']:.2%}, "
+                    f"test accuracy {test:.2%}; saved as {job.state.run_id}.",
+                )
+                return True
+            elif kind == "failed":
+                shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
+                self._update(job, state="failed", message=f"Training failed: {payload}")
+                return True
+            elif kind == "exit":
+                return True
+        return False
+
+    def _worker_died(self, job: _Job, exitcode: int | None) -> None:
+        if job.state.state == "cancelled":
+            return
+        how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit {exitcode}"
+        where = f" in epoch {job.state.epoch} of {job.budget.epochs}" if job.state.epoch else ""
+        shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
+        with self._changed:
+            self._update(
+                job,
+                state="failed",
+                message=f"Training failed: the worker process ended unexpectedly ({how}){where}; "
+                "the run was not saved.",
+            )
+
+
+def _saving(epochs_done: int) -> str:
+    return f"Stopped: testing and saving the {epochs_done} epoch(s) done…"
+
+
+# --- the worker process -----------------------------------------------------------------
+
+
+def work(spec: dict, messages, cancel) -> None:
+    """A worker process: train `spec` into its run folder, reporting by `messages`; then test
+    and save the model (the epochs done, when `cancel` was set)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    run_dir = Path(spec["run_dir"])
+    try:
+        config = DenseNetConfig.from_dict(spec["config"])
+        settings = TrainSettings(**spec["settings"])
+        model, meta = _train(config, settings, spec, messages, cancel)
+        if meta["epochs_done"] == 0:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            messages.put(("exit", None))
+            return
+        messages.put(("saving", None))
+        from .export import export
+
+        export(model, config, settings, meta, run_dir, data_dir=spec["data_dir"])
+        from ..inference.card import ModelCard
+
+        card = ModelCard.read(run_dir / f"{settings.name}.json")
+        messages.put(
+            (
+                "saved",
+                {
+                    "epochs": card.epochs,
+                    "val_accuracy": card.final_val_accuracy,
+                    "test_accuracy": card.test_accuracy,
+                    "params": card.params,
+                    "train_seconds": card.train_seconds,
+                },
+            )
+        )
+    except Exception as error:  # one sentence for the page; the folder is removed
+        text = str(error).strip().splitlines()
+        messages.put(("failed", f"{type(error).__name__}: {text[0] if text else ''}"))
+
+
+def _train(config: DenseNetConfig, settings: TrainSettings, spec: dict, messages, cancel):
+    import keras
+
+    from .trainer import train
+
+    class Progress(keras.callbacks.Callback):
+        """Reports the step every `PROGRESS_EVERY_S`, with the images/s of this epoch."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.epoch_started, self.last = epoch + 1, None, 0.0
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if self.epoch_started is None:  # the first step carries the compile: not counted
+                self.epoch_started, self.first_step = now, batch + 1
+            if now - self.last < PROGRESS_EVERY_S:
+                return
+            self.last = now
+            steps_timed = batch + 1 - self.first_step
+            elapsed = now - self.epoch_started
+            logs = logs or {}
+            messages.put(
+                (
+                    "step",
+                    {
+                        "epoch": self.epoch,
+                        "step": batch + 1,
+                        "steps": self.params["steps"],
+                        "loss": _number(logs.get("loss")),
+                        "accuracy": _number(logs.get("accuracy")),
+                        "images_per_second": round(steps_timed * settings.batch_size / elapsed, 1)
+                        if elapsed > 0
+                        else None,
+                    },
+                )
+            )
+
+    model, meta = train(
+        config,
+        settings,
+        Path(spec["run_dir"]),
+        data_dir=spec["data_dir"],
+        resume=spec["resume"],
+        log=lambda line: None,
+        callbacks=(Progress(),),
+        should_stop=cancel.is_set,
+        on_epoch=lambda row: messages.put(("epoch", row)),
+    )
+    if meta["epochs_done"] < settings.epochs:
+        messages.put(("stopped", {"epochs_done": meta["epochs_done"]}))
+    return model, meta
+
+
+def _number(value) -> float | None:
+    return None if value is None else round(float(value), 5)

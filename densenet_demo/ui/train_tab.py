@@ -1,0 +1,480 @@
+"""The Train tab: the configuration set in Explore, trained on Fashion-MNIST in a worker
+process (`training.jobs`), watched live, kept as a run, compared, and used in Classify.
+
+The budget inputs are laid out from their spec (`training.budget.BUDGET_CONTROLS`). The page's
+events and the API's (`/train`, `/cancel_training`, `/runs`) share the handlers below; every
+value an API caller sends is checked again here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import gradio as gr
+
+from ..architecture.config import DenseNetConfig
+from ..architecture.report import human
+from ..architecture.share import read_config, to_query
+from ..inference.card import ModelCard
+from ..inference.runs import Run, is_run_id, run_folder, saved_runs
+from ..inference.service import MODELS
+from ..training.budget import (
+    ALL_IMAGES,
+    BUDGET_CONTROLS,
+    Budget,
+    TrainingPlan,
+    check_budget,
+    fit_to_data,
+    plan_training,
+    small_variant,
+)
+from ..training.jobs import JobState, TrainingJobs
+from . import exports
+from .components import component_for, ui_error
+from .hosting import TRAIN_CONCURRENCY
+from .train_views import (
+    compare_runs,
+    live_curves_figure,
+    progress_fraction,
+    progress_markdown,
+    runs_scatter_figures,
+    runs_table,
+    short_config,
+)
+
+INTRO = """Train the configuration set in **Explore** on Fashion-MNIST (28×28 grayscale, 10
+classes): 5,000 of the 60,000 training images are held out to validate each epoch, and the
+10,000 test images are used once, when the run ends. The job runs in a worker process of its
+own, one at a time on this server; each finished or stopped run is kept below."""
+
+
+class TrainView(NamedTuple):
+    """What `wire_classify` connects once the Classify tab exists."""
+
+    handlers: TrainHandlers
+    chosen: gr.Dropdown
+    use_button: gr.Button
+
+
+def render(
+    demo: gr.Blocks, jobs: TrainingJobs | None, explore, shipped: ModelCard | None
+) -> TrainView:
+    """The tab's components and events (call inside `gr.Tab`). `explore` is the Explore tab's
+    view (`explore_tab.ExploreView`); `jobs` None: training is off, every event refuses."""
+    handlers = TrainHandlers(jobs, shipped)
+    gr.Markdown(INTRO)
+    plan_view = gr.Markdown(elem_id="train-plan")
+    with gr.Row():
+        as_set = gr.Checkbox(
+            False,
+            label="Train Explore's configuration as set, however long it takes",
+            visible=False,
+        )
+        show_variant = gr.Button("Show the variant in Explore", size="sm", visible=False)
+    with gr.Row():
+        budget = {
+            control.name: component_for(control, control.default) for control in BUDGET_CONTROLS
+        }
+    with gr.Row():
+        train_button = gr.Button("Train", variant="primary")
+        cancel_button = gr.Button("Cancel", variant="stop", interactive=False)
+    progress_bar = gr.HTML(_bar(0.0), elem_id="train-progress")
+    progress_text = gr.Markdown(elem_id="train-status")
+    curves = gr.Plot(label="Training curves (live)")
+    job = gr.State(None)  # the run id of this page's job
+
+    gr.Markdown("### Runs")
+    table = gr.Dataframe(label="Saved runs, newest first", interactive=False, max_height=360)
+    with gr.Row():
+        by_params = gr.Plot(label="Validation accuracy against parameters")
+        by_macs = gr.Plot(label="Validation accuracy against MACs")
+    with gr.Row(equal_height=True):
+        chosen = gr.Dropdown([], label="Run", scale=2)
+        use_button = gr.Button("Classify with this run", scale=1)
+        download = gr.DownloadButton("Weights and card (.zip)", scale=1)
+    with gr.Accordion("Compare two runs", open=False):
+        with gr.Row():
+            run_a = gr.Dropdown([], label="Run A")
+            run_b = gr.Dropdown([], label="Run B")
+        compare_plot = gr.Plot(label="Curves: A solid, B dashed")
+        differences = gr.Markdown()
+
+    budget_inputs = list(budget.values())
+    plan_inputs = [explore.link, as_set, *budget_inputs]
+    plan_outputs = [plan_view, as_set, show_variant]
+    gr.on(
+        [explore.link.change, as_set.input, *[c.change for c in budget_inputs]],
+        handlers.plan_on_page,
+        inputs=plan_inputs,
+        outputs=plan_outputs,
+        queue=False,
+        api_visibility="private",
+    )
+    show_variant.click(
+        handlers.variant_link,
+        inputs=explore.link,
+        outputs=explore.link,
+        queue=False,
+        api_visibility="private",
+    ).then(
+        _show_in_explore,
+        inputs=[explore.link, *explore.memory_inputs, explore.pinned],
+        outputs=explore.shown,
+        queue=False,
+        api_visibility="private",
+    )
+    runs_views = [table, by_params, by_macs, chosen, run_a, run_b]
+    train_button.click(
+        handlers.train_on_page,
+        inputs=plan_inputs,
+        outputs=[job, progress_bar, progress_text, curves, train_button, cancel_button],
+        api_visibility="private",
+        **TRAIN_CONCURRENCY,
+    ).then(handlers.runs_views, outputs=runs_views, queue=False, api_visibility="private")
+    cancel_button.click(
+        handlers.cancel_on_page,
+        inputs=job,
+        outputs=cancel_button,
+        queue=False,
+        api_visibility="private",
+    )
+    chosen.change(
+        exports_run, inputs=chosen, outputs=download, queue=False, api_visibility="private"
+    )
+    gr.on(
+        [run_a.change, run_b.change],
+        handlers.compare,
+        inputs=[run_a, run_b],
+        outputs=[compare_plot, differences],
+        queue=False,
+        api_visibility="private",
+    )
+
+    # The API: the same training, followed as JSON; cancel; the runs. Its budget values are
+    # plain numbers (any image count, not only the page's three), checked by `check_budget`.
+    config_input = gr.JSON(label="config", visible=False)
+    state_output = gr.JSON(label="job", visible=False)
+    api_budget = [
+        gr.Number(control.default, label=control.name, visible=False) for control in BUDGET_CONTROLS
+    ]
+    gr.Button(visible=False).click(
+        handlers.train,
+        inputs=[config_input, *api_budget],
+        outputs=state_output,
+        api_name="train",
+        api_description="Train a DenseNet on Fashion-MNIST in the server's worker process and "
+        "stream its progress. `config`: a JSON object of DenseNetConfig fields or a share "
+        "link's query string (its input and classes become Fashion-MNIST's 28x28x1 and 10); "
+        "then the budget: train_images (1,000 to 55,000), epochs (1 to 100), train_batch_size "
+        "(8 to 512), learning_rate (peak; 0.00001 to 2). Each update is the job's state "
+        "(state, queue_position, epoch, step, images_per_second, seconds_left, history, "
+        "message); the last has state done or cancelled with run_id and figures (validation "
+        "and test accuracy), or failed with the reason. A job over the server's limits is "
+        "refused before it starts, in one sentence.",
+        **TRAIN_CONCURRENCY,
+    )
+    run_id_input = gr.Textbox(label="run_id", visible=False)
+    gr.Button(visible=False).click(
+        handlers.cancel,
+        inputs=run_id_input,
+        outputs=state_output,
+        api_name="cancel_training",
+        api_description="Stop a training job (its finished epochs are tested and kept as a "
+        "run) or take a waiting one off the queue; returns its state.",
+        queue=False,
+    )
+    runs_output = gr.JSON(label="runs", visible=False)
+    gr.Button(visible=False).click(
+        handlers.runs,
+        outputs=runs_output,
+        api_name="runs",
+        api_description="The saved runs, newest first: run_id, config, parameters, MACs, "
+        "epochs done and given, training images, batch size, learning rate, validation and "
+        "test accuracy, training seconds, images/s. A run_id is a model for /predict.",
+        queue=False,
+    )
+    demo.load(
+        handlers.plan_on_page,
+        inputs=plan_inputs,
+        outputs=plan_outputs,
+        queue=False,
+        api_visibility="private",
+    )
+    demo.load(handlers.runs_views, outputs=runs_views, queue=False, api_visibility="private")
+    return TrainView(handlers, chosen, use_button)
+
+
+def wire_classify(view: TrainView, classify, tabs: gr.Tabs) -> None:
+    """ "Classify with this run": the run joins the Classify tab's menu (`classify`, a
+    `classify_tab.ClassifyView`), chosen, and `tabs` shows that tab."""
+    view.use_button.click(
+        view.handlers.classify_with,
+        inputs=view.chosen,
+        outputs=[classify.model, classify.about_model, tabs],
+        queue=False,
+        api_visibility="private",
+    )
+
+
+def _bar(fraction: float) -> str:
+    return (
+        f'<div class="train-bar" role="progressbar" aria-valuenow="{fraction * 100:.0f}" '
+        f'aria-valuemin="0" aria-valuemax="100"><div style="width: {fraction * 100:.1f}%">'
+        "</div></div>"
+    )
+
+
+def _show_in_explore(link: str, *memory_and_pinned) -> tuple:
+    from .explore_tab import show_config
+
+    return show_config(link, *memory_and_pinned)
+
+
+def exports_run(run_id: str | None):
+    """The chosen run's files as one download (nothing chosen: no file)."""
+    if not is_run_id(run_id):
+        return None
+    try:
+        folder = run_folder(run_id)
+    except ValueError as error:
+        raise ui_error(error) from None
+    runs = [run for run in saved_runs(folder.parent) if run.run_id == run_id]
+    return exports.run_file(runs[0]) if runs else None
+
+
+def _config(value) -> DenseNetConfig:
+    try:
+        return read_config(value)
+    except ValueError as error:
+        raise ui_error(error) from None
+
+
+def _budget(values: tuple) -> Budget:
+    try:
+        return check_budget(dict(zip((c.name for c in BUDGET_CONTROLS), values)))
+    except ValueError as error:
+        raise ui_error(error) from None
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def plan_sentence(plan: TrainingPlan, budget: Budget, refusal: str = "") -> str:
+    """What a click on Train will do, in one or two sentences."""
+    summary = plan.summary
+    size = (
+        f"{summary.total_params:,} parameters, {human(summary.macs)} MACs per image; about "
+        f"{_duration(plan.seconds)} here for {budget.train_images:,} images × "
+        f"{budget.epochs} epoch(s)"
+    )
+    if plan.variant_reason:
+        text = (
+            f"**Explore's configuration is not trained as set:** {plan.variant_reason}. A click "
+            f"on Train trains a small variant of it: {short_config(plan.config)} ({size})."
+        )
+    else:
+        text = f"**Will train** {short_config(plan.config)} as set in Explore ({size})."
+    return text + (f"\n\n**This server refuses it:** {refusal}." if refusal else "")
+
+
+class TrainHandlers:
+    """The tab's events over the server's `TrainingJobs` (None: training is off)."""
+
+    def __init__(self, jobs: TrainingJobs | None, shipped: ModelCard | None) -> None:
+        self.jobs = jobs
+        self.shipped = shipped
+
+    def _jobs(self) -> TrainingJobs:
+        if self.jobs is None:
+            raise gr.Error(
+                "Training is turned off on this server (DENSENET_TRAINING=off).",
+                print_exception=False,
+            )
+        return self.jobs
+
+    # --- planning ----------------------------------------------------------------------
+
+    def plan_on_page(self, link: str, as_set: bool, *budget_values) -> tuple:
+        """(the plan in words, the 'as set' box, the variant button) for the page."""
+        try:
+            config, budget = (
+                read_config(link),
+                check_budget(dict(zip((c.name for c in BUDGET_CONTROLS), budget_values))),
+            )
+        except ValueError as error:
+            return f"**Nothing to train:** {error}.", gr.skip(), gr.update(visible=False)
+        plan = plan_training(config, budget, bool(as_set))
+        refusal = ""
+        if self.jobs is not None:
+            try:
+                self.jobs.limits.check(plan.summary, budget)
+            except ValueError as error:
+                refusal = str(error)
+        fits = not plan.variant_reason.startswith("input_shape")
+        slow = bool(plan.variant_reason) and fits
+        return (
+            plan_sentence(plan, budget, refusal),
+            gr.update(visible=slow or bool(as_set)),
+            gr.update(visible=bool(plan.variant_reason)),
+        )
+
+    def variant_link(self, link: str) -> str:
+        """The share link of the small variant of the configuration in `link`."""
+        return "?" + to_query(small_variant(_config(link)))
+
+    # --- training ----------------------------------------------------------------------
+
+    def train_on_page(self, link: str, as_set: bool, *budget_values) -> Iterator[tuple]:
+        """Start the plan's job and follow it: (job, bar, status, curves, Train, Cancel)."""
+        config, budget = _config(link), _budget(budget_values)
+        plan = plan_training(config, budget, bool(as_set))
+        run_id = self._submit(plan.config, budget)
+        busy = (gr.update(interactive=False), gr.update(interactive=True))
+        state = None
+        for state in self._jobs().follow(run_id):
+            yield (
+                run_id,
+                _bar(progress_fraction(state)),
+                progress_markdown(state),
+                live_curves_figure(state),
+                *busy,
+            )
+        kept = len(state.history) / state.budget["epochs"] if state is not None else 0.0
+        yield (
+            None,
+            _bar(kept),  # the share of the epochs the saved run holds
+            progress_markdown(state),
+            live_curves_figure(state),
+            gr.update(interactive=True),
+            gr.update(interactive=False),
+        )
+
+    def train(self, config, train_images, epochs, train_batch_size, learning_rate):
+        """The API's training: the job's state as JSON at every change, until it ends."""
+        config = _config(config)
+        try:
+            config = fit_to_data(config)
+        except ValueError as error:
+            variant = to_query(small_variant(config))
+            raise gr.Error(
+                f"{error}; a variant that fits: {variant}", print_exception=False
+            ) from None
+        budget = _budget((train_images, epochs, train_batch_size, learning_rate))
+        run_id = self._submit(config, budget)
+        state = None
+        for state in self._jobs().follow(run_id):
+            yield _record(state)
+        if state is not None and state.state == "failed":
+            raise gr.Error(state.message, print_exception=False)
+
+    def _submit(self, config: DenseNetConfig, budget: Budget) -> str:
+        try:
+            return self._jobs().submit(config, budget)
+        except ValueError as error:
+            raise ui_error(error) from None
+
+    def cancel_on_page(self, run_id: str | None):
+        if run_id is not None:
+            with contextlib.suppress(ValueError):
+                self._jobs().cancel(run_id)
+        return gr.update(interactive=False)
+
+    def cancel(self, run_id: str) -> dict:
+        try:
+            return _record(self._jobs().cancel(run_id))
+        except ValueError as error:
+            raise ui_error(error) from None
+
+    # --- runs --------------------------------------------------------------------------
+
+    def runs(self) -> list[dict]:
+        """The saved runs as records (`/runs`)."""
+        return [_run_record(run) for run in saved_runs()]
+
+    def runs_views(self) -> tuple:
+        """The table, the two scatter plots and the three run menus."""
+        runs = saved_runs()
+        headers, rows = runs_table(runs)
+        by_params, by_macs = runs_scatter_figures(runs, self.shipped)
+        choices = [(f"{run.run_id} · {short_config(run.card.config)}", run.run_id) for run in runs]
+        newest = choices[0][1] if choices else None
+        second = choices[1][1] if len(choices) > 1 else newest
+        return (
+            gr.update(value=rows, headers=headers),
+            by_params,
+            by_macs,
+            gr.update(choices=choices, value=newest),
+            gr.update(choices=choices, value=second),
+            gr.update(choices=choices, value=newest),
+        )
+
+    def classify_with(self, run_id: str | None) -> tuple:
+        """Put the run in the Classify menu, choose it, and go to the Classify tab."""
+        if not is_run_id(run_id):
+            raise gr.Error("Choose a run first.", print_exception=False)
+        try:
+            folder = run_folder(run_id)
+        except ValueError as error:
+            raise ui_error(error) from None
+        from .classify_tab import describe
+
+        card = ModelCard.read(folder / f"{run_id}.json")
+        choices = [(title, name) for name, title in MODELS.items()]
+        choices.append((f"Run {run_id}", run_id))
+        return (
+            gr.update(choices=choices, value=run_id),
+            gr.update(value=describe(card), elem_classes=[]),
+            gr.Tabs(selected="classify"),
+        )
+
+    def compare(self, a: str | None, b: str | None) -> tuple:
+        runs = {run.run_id: run for run in saved_runs()}
+        if a not in runs or b not in runs:
+            return None, ""
+        return compare_runs(runs[a], runs[b])
+
+
+def _record(state: JobState) -> dict:
+    """A job's state as the API returns it."""
+    return {
+        "run_id": state.run_id,
+        "state": state.state,
+        "queue_position": state.queue_position,
+        "epoch": state.epoch,
+        "epochs": state.budget["epochs"],
+        "step": state.step,
+        "steps": state.steps,
+        "images_per_second": state.images_per_second,
+        "seconds_left": state.seconds_left,
+        "history": state.history,
+        "message": state.message,
+        "figures": state.figures,
+    }
+
+
+def _run_record(run: Run) -> dict:
+    from ..architecture.summary import summarize
+
+    card = run.card
+    settings = card.settings or {}
+    history = card.history or ()
+    speeds = [row["images_per_second"] for row in history if "images_per_second" in row]
+    return {
+        "run_id": run.run_id,
+        "config": card.config.to_dict(),
+        "params": card.params,
+        "macs": summarize(card.config).macs,
+        "epochs_done": card.epochs,
+        "epochs": settings.get("epochs"),
+        "train_images": settings.get("train_limit") or ALL_IMAGES,
+        "batch_size": card.batch_size,
+        "learning_rate": settings.get("learning_rate"),
+        "val_accuracy": card.final_val_accuracy,
+        "test_accuracy": card.test_accuracy,
+        "train_seconds": card.train_seconds,
+        "images_per_second": round(sum(speeds) / len(speeds), 1) if speeds else None,
+    }

@@ -1,0 +1,501 @@
+"""What the Train tab shows, as pure functions of a job's state and the saved runs: the live
+curves, the progress line, the runs table, accuracy against cost with its Pareto front, and
+two runs compared. No Gradio here: the tab wires these to its components."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..architecture.compare import differing_fields, fields_table
+from ..architecture.config import DenseNetConfig
+from ..architecture.report import human
+from ..architecture.summary import summarize
+from ..inference.card import ModelCard
+from ..inference.runs import Run
+from ..training.budget import ALL_IMAGES
+from ..training.jobs import JobState
+from .model_charts import ANCHORS
+
+TRAINING_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#ff7f0e"
+FRONT_COLOUR, SHIPPED_COLOUR, ANCHOR_COLOUR = "#d62728", "#2ca02c", "#7f7f7f"
+_LEGEND_BELOW = {"orientation": "h", "y": -0.25}  # a side legend would squeeze a phone's plot
+_SETTING_LABELS = {  # the budget's settings besides epochs, as the runs table names them
+    "train_limit": "Training images",
+    "batch_size": "Batch size",
+    "learning_rate": "Learning rate",
+}
+RUNS_TABLE_HEADERS = [
+    "Run",
+    "Configuration",
+    "Parameters",
+    "MACs",
+    "Epochs",
+    "Training images",
+    "Batch size",
+    "Learning rate",
+    "Val accuracy",
+    "Test accuracy",
+    "Training time",
+    "Images/s",
+]
+
+
+# --- words and numbers -------------------------------------------------------------------
+
+
+def short_config(config: DenseNetConfig) -> str:
+    """A configuration in a few words for a table cell: 'BC k=12 4-4-4 article stem'
+    (B: bottleneck, C: compression θ < 1; the style only when it is not the paper's)."""
+    flags = ("B" if config.bottleneck else "") + ("C" if config.compression < 1 else "")
+    words = [flags] if flags else []
+    words += [f"k={config.growth_rate}", "-".join(map(str, config.block_layers))]
+    words.append(f"{config.stem} stem")
+    if config.style != "paper":
+        words.append(f"{config.style} style")
+    return " ".join(words)
+
+
+@functools.lru_cache(maxsize=256)
+def _cost(config: DenseNetConfig) -> tuple[int, int]:
+    """(parameters, MACs) of a configuration; cached as the table and charts redraw often."""
+    summary = summarize(config)
+    return summary.total_params, summary.macs
+
+
+def duration_text(seconds: float) -> str:
+    """'4:05' (m:ss) under an hour, '3:30 h' (h:mm) from an hour on."""
+    seconds = round(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d} h"
+
+
+def remaining_text(seconds: float) -> str:
+    """'40 s', '1 min 20 s', '2 h 05 min': a countdown people read at a glance."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def _training_images(settings: dict) -> int:
+    return settings.get("train_limit") or ALL_IMAGES  # 0: all the images not held out
+
+
+def _epochs_text(card: ModelCard) -> str:
+    given = (card.settings or {}).get("epochs", card.epochs)
+    return f"{card.epochs}/{given}" + ("" if card.epochs == given else " cancelled")
+
+
+def _mean_images_per_second(history: Sequence[dict]) -> float | None:
+    rates = [row["images_per_second"] for row in history if row.get("images_per_second")]
+    return sum(rates) / len(rates) if rates else None
+
+
+# --- the live view of a job --------------------------------------------------------------
+
+
+def live_curves_figure(state: JobState) -> go.Figure:
+    """Loss and accuracy while a job trains, on an x axis fixed from 0 to the budget's epochs
+    so that the curves grow across it: the running training figures of each reported step as
+    lines, each finished epoch's validation figures as markers. Both traces are there from
+    the start, empty (so the axes and legend are drawn before the first step)."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    steps, history = state.steps_seen, state.history
+    for column, metric, index in ((1, "loss", 1), (2, "accuracy", 2)):
+        figure.add_trace(
+            go.Scatter(
+                x=[step[0] for step in steps],
+                y=[step[index] for step in steps],
+                mode="lines",
+                name="training (running)",
+                legendgroup="training",
+                showlegend=column == 1,
+                line={"color": TRAINING_COLOUR},
+                hovertemplate=f"epoch %{{x:.2f}}: training {metric} %{{y:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=[row["epoch"] for row in history],
+                y=[row.get(f"val_{metric}") for row in history],
+                mode="lines+markers",
+                name="validation",
+                legendgroup="validation",
+                showlegend=column == 1,
+                line={"color": VALIDATION_COLOUR},
+                hovertemplate=f"epoch %{{x}}: validation {metric} %{{y:.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+    figure.update_xaxes(title_text="epoch", range=[0, state.budget["epochs"]], nticks=6)
+    figure.update_yaxes(rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
+    if not steps and not history:
+        figure.add_annotation(
+            text="waiting for the first steps…",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            bgcolor="rgba(255, 255, 255, 0.8)",
+        )
+    figure.update_layout(
+        title={"text": "Learning, live"},
+        height=320,
+        margin={"t": 70, "l": 50, "r": 10, "b": 40},
+        legend=_LEGEND_BELOW,
+        uirevision=state.run_id,  # a person's zoom survives the updates of the same job
+    )
+    return figure
+
+
+def progress_fraction(state: JobState) -> float:
+    """How much of the job's epochs is done, 0 to 1; 1 once it has finished (whatever the
+    outcome: the bar stops there)."""
+    if state.finished:
+        return 1.0
+    if state.epoch < 1 or not state.steps:
+        return 0.0
+    done = state.epoch - 1 + min(state.step, state.steps) / state.steps
+    return min(1.0, max(0.0, done / state.budget["epochs"]))
+
+
+def progress_markdown(state: JobState) -> str:
+    """One or two lines on where the job is: its place in the queue, the worker starting, or
+    epoch, step, speed and time left; then the job's own sentence when it has one."""
+    head = ""
+    if state.state == "queued":
+        ahead = state.queue_position
+        head = f"Waiting: {ahead} job{'s' if ahead != 1 else ''} ahead of yours"
+        head += f" · yours will take about {remaining_text(state.estimate_seconds)}"
+    elif state.state == "starting":
+        head = "Starting the worker…"
+    elif state.state in ("training", "stopping") and state.epoch:
+        parts = [
+            f"Epoch {state.epoch}/{state.budget['epochs']}",
+            f"step {state.step}/{state.steps}",
+        ]
+        if state.images_per_second:
+            parts.append(f"{state.images_per_second:,.0f} images/s")
+        if state.seconds_left is not None and state.state == "training":
+            parts.append(f"about {remaining_text(state.seconds_left)} left")
+        head = " · ".join(parts)
+    lines = [line for line in (head, state.message) if line]
+    return "  \n".join(lines) or state.state.capitalize()
+
+
+# --- the saved runs ----------------------------------------------------------------------
+
+
+def runs_table(runs: list[Run], active: Sequence[JobState] = ()) -> tuple[list[str], list[list]]:
+    """(headers, rows) of the runs table: the jobs training or waiting first (their state in
+    place of the figures they do not have yet), then the saved runs, newest first."""
+    rows = [_active_row(state) for state in active if not state.finished]
+    for run in runs:
+        card, settings = run.card, run.card.settings or {}
+        rate = _mean_images_per_second(card.history or ())
+        rows.append(
+            [
+                run.run_id,
+                short_config(card.config),
+                f"{card.params:,}",
+                str(human(_cost(card.config)[1])),
+                _epochs_text(card),
+                f"{_training_images(settings):,}",
+                str(settings.get("batch_size", card.batch_size)),
+                f"{settings['learning_rate']:g}" if "learning_rate" in settings else "—",
+                _percent(card.final_val_accuracy),
+                _percent(card.test_accuracy),
+                "—" if card.train_seconds is None else duration_text(card.train_seconds),
+                "—" if rate is None else f"{rate:,.0f}",
+            ]
+        )
+    return list(RUNS_TABLE_HEADERS), rows
+
+
+def _active_row(state: JobState) -> list:
+    config = DenseNetConfig.from_dict(state.config)
+    params, macs = _cost(config)
+    budget = state.budget
+    last = state.history[-1] if state.history else {}
+    where = f"queued ({state.queue_position} ahead)" if state.state == "queued" else state.state
+    return [
+        state.run_id,
+        short_config(config),
+        f"{params:,}",
+        str(human(macs)),
+        f"{len(state.history)}/{budget['epochs']} {where}",
+        f"{budget['train_images']:,}",
+        str(budget["batch_size"]),
+        f"{budget['learning_rate']:g}",
+        _percent(last.get("val_accuracy")),
+        "—",
+        "—",
+        "—" if not state.images_per_second else f"{state.images_per_second:,.0f}",
+    ]
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the (cost, value) points no other point dominates (another with cost ≤ and
+    value ≥, better in one), cost ascending; identical points are all kept."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1], i))
+    front: list[int] = []
+    for index in order:
+        cost, value = points[index]
+        if not front:
+            front.append(index)
+            continue
+        best_cost, best_value = points[front[-1]]
+        if value > best_value or (value == best_value and cost == best_cost):
+            front.append(index)
+    return front
+
+
+def runs_scatter_figures(runs: list[Run], shipped: ModelCard | None) -> tuple[go.Figure, go.Figure]:
+    """Validation accuracy against parameters and against MACs (log x): each run a point, the
+    runs no other beats on both cost and accuracy joined as the Pareto front, the shipped model
+    starred, and the published Fashion-MNIST results (test accuracies) as reference lines."""
+    scored = [run for run in runs if run.card.final_val_accuracy is not None]
+    by_params = _accuracy_figure("parameters", lambda card: card.params, scored, shipped)
+    by_macs = _accuracy_figure("MACs", lambda card: _cost(card.config)[1], scored, shipped)
+    return by_params, by_macs
+
+
+def _accuracy_figure(
+    cost_name: str, cost_of: Callable[[ModelCard], int], runs: list[Run], shipped: ModelCard | None
+) -> go.Figure:
+    figure = go.Figure()
+    costs = [cost_of(run.card) for run in runs]
+    accuracies = [run.card.final_val_accuracy for run in runs]
+    front = pareto_front(list(zip(costs, accuracies)))
+    on_front = set(front)
+    figure.add_trace(
+        go.Scatter(
+            x=[costs[i] for i in front],
+            y=[accuracies[i] for i in front],
+            mode="lines",
+            line={"shape": "hv", "color": FRONT_COLOUR, "width": 2},
+            name="Pareto front",
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=costs,
+            y=accuracies,
+            mode="markers",
+            name="runs",
+            marker={
+                "size": [13 if i in on_front else 8 for i in range(len(runs))],
+                "color": [
+                    FRONT_COLOUR if i in on_front else TRAINING_COLOUR for i in range(len(runs))
+                ],
+                "line": {"width": 1, "color": "white"},
+            },
+            customdata=[_run_hover(run) for run in runs],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    )
+    # The published models as points where their cost is known: parameters, not MACs.
+    known = cost_name == "parameters"
+    anchors = [anchor for anchor in ANCHORS if known and anchor.params is not None]
+    if anchors:
+        figure.add_trace(
+            go.Scatter(
+                x=[anchor.params for anchor in anchors],
+                y=[anchor.accuracy for anchor in anchors],
+                mode="markers",
+                name="published (test)",
+                marker={"symbol": "diamond", "size": 10, "color": ANCHOR_COLOUR},
+                customdata=[f"{anchor.name} (test)<br>{anchor.about}" for anchor in anchors],
+                hovertemplate="%{customdata}: %{y:.1%} test accuracy<br>from the "
+                "Fashion-MNIST benchmark table<extra></extra>",
+            )
+        )
+    if shipped is not None and shipped.final_val_accuracy is not None:
+        cost = cost_of(shipped)
+        # Its label runs towards the middle of the plot, so that no edge cuts it off.
+        extent = [math.log(x) for x in [*costs, cost, *(anchor.params for anchor in anchors)]]
+        right_half = math.log(cost) >= (min(extent) + max(extent)) / 2
+        figure.add_trace(
+            go.Scatter(
+                x=[cost],
+                y=[shipped.final_val_accuracy],
+                mode="markers+text",
+                name="shipped model",
+                text=["shipped model"],
+                textposition="bottom left" if right_half else "bottom right",
+                marker={"symbol": "star", "size": 16, "color": SHIPPED_COLOUR},
+                hovertemplate=f"shipped model ({short_config(shipped.config)})<br>"
+                f"val {_percent(shipped.final_val_accuracy)}, test "
+                f"{_percent(shipped.test_accuracy)}<br>{cost:,} {cost_name}<extra></extra>",
+            )
+        )
+    for number, anchor in enumerate(ANCHORS):
+        figure.add_hline(
+            y=anchor.accuracy,
+            line={"dash": "dot", "color": ANCHOR_COLOUR, "width": 1},
+            annotation_text=f"{anchor.name} (test)",
+            # Alternate sides: anchors a point apart (95.4%, 96.7%) would print over each other.
+            annotation_position="bottom right" if number % 2 else "top left",
+            annotation_font={"size": 10, "color": ANCHOR_COLOUR},
+        )
+    if not runs:
+        figure.add_annotation(
+            text="no saved runs yet", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False
+        )
+    figure.update_layout(
+        title={"text": f"Accuracy vs {cost_name}"},
+        # Log ticks at 1, 2 and 5 of each decade only: all nine crowd a phone.
+        xaxis={"type": "log", "title": {"text": f"{cost_name} (log)"}, "dtick": "D2"},
+        yaxis={"title": {"text": "val accuracy"}, "tickformat": ".0%"},
+        height=380,
+        hovermode="closest",
+        margin={"t": 50, "l": 50, "r": 10, "b": 40},
+        legend=_LEGEND_BELOW,
+    )
+    return figure
+
+
+def _run_hover(run: Run) -> str:
+    card = run.card
+    images = _training_images(card.settings or {})
+    return (
+        f"{run.run_id}<br>{short_config(card.config)}<br>val {_percent(card.final_val_accuracy)}"
+        f", test {_percent(card.test_accuracy)}<br>{_epochs_text(card)} epochs, {images:,} images"
+    )
+
+
+# --- two runs compared -------------------------------------------------------------------
+
+
+def compare_runs(a: Run, b: Run) -> tuple[go.Figure, str]:
+    """A's and B's training curves overlaid (A solid, B dashed) and, in Markdown, their
+    headline figures side by side, the budget settings and configuration fields that differ."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for label, run, dash in (("A", a, "solid"), ("B", b, "dash")):
+        history = run.card.history or ()
+        epochs = [row["epoch"] for row in history]
+        for column, metric in ((1, "loss"), (2, "accuracy")):
+            for prefix, kind, colour in (
+                ("", "training", TRAINING_COLOUR),
+                ("val_", "validation", VALIDATION_COLOUR),
+            ):
+                name = f"{label} {kind}"
+                figure.add_trace(
+                    go.Scatter(
+                        x=epochs,
+                        y=[row.get(prefix + metric) for row in history],
+                        mode="lines+markers",
+                        name=name,
+                        legendgroup=name,
+                        showlegend=column == 1,
+                        line={"color": colour, "dash": dash},
+                        hovertemplate=f"{label}, epoch %{{x}}: {kind} {metric} "
+                        "%{y:.4f}<extra></extra>",
+                    ),
+                    row=1,
+                    col=column,
+                )
+    epochs = max(len(a.card.history or ()), len(b.card.history or ()), 1)
+    figure.update_xaxes(title_text="epoch", tick0=1, dtick=math.ceil(epochs / 6))  # whole epochs
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
+    figure.update_layout(
+        title={"text": "A solid, B dashed"},
+        height=340,
+        margin={"t": 70, "l": 50, "r": 10, "b": 40},
+        legend=_LEGEND_BELOW,
+    )
+    return figure, _comparison_markdown(a, b)
+
+
+def _comparison_markdown(a: Run, b: Run) -> str:
+    card_a, card_b = a.card, b.card
+    lines = [
+        f"**A** {a.run_id}: {short_config(card_a.config)}  \n"
+        f"**B** {b.run_id}: {short_config(card_b.config)}",
+        "",
+        "| Figure | A | B | B − A |",
+        "|---|---|---|---|",
+    ]
+    for label, value_a, value_b, text, difference in (
+        (
+            "Val accuracy",
+            card_a.final_val_accuracy,
+            card_b.final_val_accuracy,
+            _percent,
+            lambda d: f"{d * 100:+.2f} pp",
+        ),
+        (
+            "Test accuracy",
+            card_a.test_accuracy,
+            card_b.test_accuracy,
+            _percent,
+            lambda d: f"{d * 100:+.2f} pp",
+        ),
+        ("Parameters", card_a.params, card_b.params, lambda v: f"{v:,}", lambda d: f"{d:+,}"),
+        (
+            "Training time",
+            card_a.train_seconds,
+            card_b.train_seconds,
+            lambda v: "—" if v is None else duration_text(v),
+            lambda d: ("-" if d < 0 else "+") + duration_text(abs(d)),
+        ),
+    ):
+        change = "—" if value_a is None or value_b is None else difference(value_b - value_a)
+        lines.append(f"| {label} | {text(value_a)} | {text(value_b)} | {change} |")
+    settings = _differing_settings(card_a, card_b)
+    lines += ["", "**Training settings that differ**", ""]
+    if settings:
+        lines += ["| Setting | A | B |", "|---|---|---|"]
+        lines += [f"| {name} | {value_a} | {value_b} |" for name, value_a, value_b in settings]
+    else:
+        lines.append("A and B were trained with the same settings.")
+    lines += ["", "**Configuration fields that differ**", ""]
+    lines.append(fields_table(differing_fields(card_a.config, card_b.config)))
+    return "\n".join(lines)
+
+
+def _differing_settings(a: ModelCard, b: ModelCard) -> list[tuple[str, str, str]]:
+    """(setting, A's, B's) for each training setting that differs: the budget's first, by the
+    table's names, then any other setting of the trainer's by its own."""
+    settings_a, settings_b = dict(a.settings or {}), dict(b.settings or {})
+    for settings in (settings_a, settings_b):
+        settings["train_limit"] = _training_images(settings)
+        settings.pop("name", None)  # the run id: always differs, shown above
+    rows = []
+    if _epochs_text(a) != _epochs_text(b):
+        rows.append(("Epochs", _epochs_text(a), _epochs_text(b)))
+    others = sorted((set(settings_a) | set(settings_b)) - {"epochs", *_SETTING_LABELS})
+    for key in [*_SETTING_LABELS, *others]:
+        value_a, value_b = settings_a.get(key), settings_b.get(key)
+        if value_a != value_b:
+            label = _SETTING_LABELS.get(key, f"`{key}`")
+            rows.append((label, _setting(value_a), _setting(value_b)))
+    return rows
+
+
+def _setting(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
