@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -206,3 +207,8 @@ def test_train_fits_any_configuration_to_fashion_mnist(tmp_path):
     assert (config["input_shape"], config["num_classes"]) == ([28, 28, 1], 10)
     architecture = ("stem", "growth_rate", "block_layers", "init_features")
     assert [config[key] for key in architecture] == ["cifar", 4, [1, 1], 8]
+    # Not a terminal: one clean line per epoch, none of Keras' per-step bar or escape codes.
+    [epoch_line] = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert re.fullmatch(r"epoch 1/1: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, "
+                        r"val_accuracy [\d.]+ \(\d+ img/s\); done", epoch_line)  # fmt: skip
+    assert "\x1b" not in result.stdout and "\b" not in result.stdout

@@ -339,7 +339,12 @@ class TrainingJobs:
                 )
             elif kind == "epoch":
                 state.history.append(payload)
-                self._update(job, epoch=payload["epoch"], step=state.steps)
+                self._update(
+                    job,
+                    epoch=payload["epoch"],
+                    step=state.steps,
+                    images_per_second=state.images_per_second or payload["images_per_second"],
+                )
             elif kind == "stopped":
                 done = payload["epochs_done"]
                 if done == 0:

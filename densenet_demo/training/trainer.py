@@ -237,10 +237,11 @@ def epoch_line(row: dict, epochs: int, seconds_left: float) -> str:
         for name in ("loss", "accuracy", "val_loss", "val_accuracy")
         if row.get(name) is not None
     )
-    return (
-        f"epoch {row['epoch']}/{epochs}: {figures} ({row['images_per_second']:.0f} img/s); "
-        f"about {seconds_left / 60:.0f} min left"
-    )
+    left = f"about {seconds_left / 60:.0f} min left" if seconds_left >= 90 else "under 2 min left"
+    if row["epoch"] == epochs:
+        left = "done"
+    speed = f"{row['images_per_second']:.0f} img/s"
+    return f"epoch {row['epoch']}/{epochs}: {figures} ({speed}); {left}"
 
 
 def train(
@@ -315,6 +316,7 @@ def train(
                 epochs=epoch + 1,
                 initial_epoch=epoch,
                 validation_data=validation_data,
+                shuffle=False,  # the dataset is shuffled already, statelessly (Keras warned)
                 callbacks=[*callbacks, *([stopper] if stopper else [])],
                 # A progress bar on a terminal; in a log, only the line per epoch below.
                 verbose="auto" if sys.stdout.isatty() else 0,

@@ -1,4 +1,4 @@
-"""The page: the three tabs composed, and the server launched (`app.py`, on Hugging Face Spaces,
+"""The page: the four tabs composed, and the server launched (`app.py`, on Hugging Face Spaces,
 and `densenet-explorer serve` both start it here).
 
 Each tab holds its own layout, events and handlers; every serving setting is in `hosting`.
@@ -22,7 +22,8 @@ from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warn
 INTRO = """# DenseNet Explorer
 Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))
 and see its size, compute, memory and channel growth at once — computed analytically, then
-checked against a real Keras build on demand."""
+checked against a real Keras build on demand. Train it on Fashion-MNIST, compare runs, and
+classify your own pictures."""
 
 
 def build_demo(models: ModelRegistry, jobs: TrainingJobs | None = None) -> gr.Blocks:
