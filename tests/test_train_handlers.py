@@ -53,7 +53,7 @@ def test_a_configuration_that_cannot_take_28_px_is_planned_as_its_variant():
     text, as_set, variant_button = TrainHandlers(None, None).plan_on_page(
         link(PRESETS["densenet121"]), False, *BUDGET
     )
-    assert text.startswith("**Explore's configuration is not trained as set:** input_shape")
+    assert text.startswith("**Explore's configuration is not trained as set:** its 'imagenet' stem")
     assert "BC k=12 4-4-4 article stem (110,610 parameters" in text
     assert variant_button["visible"] and not as_set["visible"]
 

@@ -128,3 +128,15 @@ def test_a_job_over_the_limits_or_a_full_queue_is_refused_before_it_starts(tmp_p
 def test_an_unknown_job_is_refused_in_one_sentence(jobs):
     with pytest.raises(ValueError, match="is not a training job of this server"):
         jobs.cancel("run-20261201-093000-1a2b")
+
+
+def test_a_stopped_servers_unfinished_run_is_removed_once_no_job_could_still_be_running(tmp_path):
+    stale, recent = tmp_path / "run-20261130-010000-aaaa", tmp_path / "run-20261201-010000-bbbb"
+    for folder in (stale, recent):
+        folder.mkdir()
+        (folder / "progress.json").write_text("{}")
+    hours_ago = time.time() - 10 * 3600
+    for path in (stale / "progress.json", stale):
+        os.utime(path, (hours_ago, hours_ago))
+    TrainingJobs(tmp_path, TrainingLimits(max_minutes=60))
+    assert not stale.exists() and recent.exists()

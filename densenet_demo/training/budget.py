@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from ..architecture.config import DenseNetConfig, short_repr
 from ..architecture.controls import Control
+from ..architecture.geometry import final_spatial_size
 from ..architecture.summary import Summary, summarize
 from ..inference.model_inputs import FASHION_SIZE
 from .data import CLASS_NAMES
@@ -230,6 +231,20 @@ def small_variant(config: DenseNetConfig) -> DenseNetConfig:
     )
 
 
+def _too_many_halvings(config: DenseNetConfig) -> str:
+    transitions = len(config.block_layers) - 1
+    smallest = next(
+        side
+        for side in range(FASHION_SIZE, 4096)
+        if final_spatial_size(config.stem, side, transitions) >= 1
+    )
+    return (
+        f"its {config.stem!r} stem and {len(config.block_layers)} dense blocks need images of "
+        f"at least {smallest}×{smallest} px, and Fashion-MNIST's are "
+        f"{FASHION_SIZE}×{FASHION_SIZE}"
+    )
+
+
 class TrainingPlan(NamedTuple):
     """What a click on Train trains, and why, in words."""
 
@@ -237,6 +252,7 @@ class TrainingPlan(NamedTuple):
     summary: Summary
     seconds: float  # the estimate
     variant_reason: str  # why the small variant replaces the configuration ("" if it does not)
+    slow: bool  # the configuration fits the data but would train long (as_set trains it)
 
 
 def plan_training(config: DenseNetConfig, budget: Budget, as_set: bool = False) -> TrainingPlan:
@@ -245,14 +261,15 @@ def plan_training(config: DenseNetConfig, budget: Budget, as_set: bool = False) 
     than `SLOW_MINUTES` unless `as_set` (the person asked for it as set)."""
     try:
         fitted, reason = fit_to_data(config), ""
-    except ValueError as error:
-        fitted, reason = None, str(error).split(": ", 1)[1]
+    except ValueError:
+        fitted, reason = None, _too_many_halvings(config)
     if fitted is not None:
         summary = summarize(fitted)
         seconds = estimate_seconds(summary, budget)
         if as_set or seconds <= SLOW_MINUTES * 60:
-            return TrainingPlan(fitted, summary, seconds, "")
+            return TrainingPlan(fitted, summary, seconds, "", seconds > SLOW_MINUTES * 60)
         reason = f"it would take about {seconds / 60:,.0f} min here"
     variant = small_variant(config)
     summary = summarize(variant)
-    return TrainingPlan(variant, summary, estimate_seconds(summary, budget), reason)
+    seconds = estimate_seconds(summary, budget)
+    return TrainingPlan(variant, summary, seconds, reason, fitted is not None)

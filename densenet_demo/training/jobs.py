@@ -16,6 +16,7 @@ fresh worker.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -38,6 +39,9 @@ FOLLOW_EVERY_S = 1.0  # a follower hears at least this often (a queue position m
 FINISHED = ("done", "cancelled", "failed")
 MAX_STEPS_SEEN = 1_000  # points of the live curve kept per job
 JOBS_KEPT = 100  # finished jobs whose state the server remembers
+# The worker yields the cores to the server: Explore and Classify answer first, training
+# takes what is left.
+WORKER_NICENESS = 10
 
 
 @dataclasses.dataclass
@@ -107,10 +111,16 @@ class TrainingJobs:
         threading.Thread(target=self._dispatch, name="training-jobs", daemon=True).start()
 
     def _remove_interrupted(self) -> None:
-        """Folders of runs a previous server never finished (no card): not resumable here."""
+        """Folders of runs a stopped server never finished (no card), untouched for longer
+        than any job may run: not resumable here. (A younger one may be another server's,
+        training now.)"""
+        oldest = time.time() - (self.limits.max_minutes + 60) * 60
         for folder in self.root.glob("run-*"):
             if not (folder / f"{folder.name}.json").exists():
-                shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    newest = max(path.stat().st_mtime for path in [folder, *folder.iterdir()])
+                    if newest < oldest:
+                        shutil.rmtree(folder, ignore_errors=True)
 
     # --- the API -------------------------------------------------------------------------
 
@@ -309,7 +319,7 @@ class TrainingJobs:
             return True
         shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
         with self._changed:
-            self._update(job, state="cancelled", message="Cancelled before the first epoch ended.")
+            self._update(job, state="cancelled", message=NOTHING_KEPT)
         return False
 
     def _receive(self, job: _Job, kind: str, payload: Any) -> bool:
@@ -348,9 +358,7 @@ class TrainingJobs:
             elif kind == "stopped":
                 done = payload["epochs_done"]
                 if done == 0:
-                    self._update(
-                        job, state="cancelled", message="Cancelled before the first epoch ended."
-                    )
+                    self._update(job, state="cancelled", message=NOTHING_KEPT)
                     return False  # the worker removes its folder and exits
                 self._update(job, state="saving", message=_saving(done))
             elif kind == "saving":
@@ -393,6 +401,9 @@ class TrainingJobs:
             )
 
 
+NOTHING_KEPT = "Cancelled before the first epoch ended: nothing was saved."
+
+
 def _saving(epochs_done: int) -> str:
     return f"Stopped: testing and saving the {epochs_done} epoch(s) done…"
 
@@ -404,6 +415,8 @@ def work(spec: dict, messages, cancel) -> None:
     """A worker process: train `spec` into its run folder, reporting by `messages`; then test
     and save the model (the epochs done, when `cancel` was set)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with contextlib.suppress(OSError, AttributeError):  # (not on Windows)
+        os.nice(WORKER_NICENESS)
     run_dir = Path(spec["run_dir"])
     try:
         config = DenseNetConfig.from_dict(spec["config"])

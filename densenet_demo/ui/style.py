@@ -11,6 +11,9 @@ PAGE_CSS = """
 .train-bar { height: 10px; border-radius: 5px; overflow: hidden;
   background: var(--neutral-200); }
 .train-bar > div { height: 100%; background: var(--color-accent); transition: width 0.4s; }
+/* A menu's long choice (a run: its id and configuration) ends in … before the menu's arrow,
+   not under it. */
+.block input[role="combobox"] { padding-right: 24px; text-overflow: ellipsis; }
 /* On a phone the Explore figures come first, the sixteen controls after them. */
 @media (max-width: 640px) {
   #explore-layout { flex-direction: column-reverse; }

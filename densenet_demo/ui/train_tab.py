@@ -314,11 +314,9 @@ class TrainHandlers:
                 self.jobs.limits.check(plan.summary, budget)
             except ValueError as error:
                 refusal = str(error)
-        fits = not plan.variant_reason.startswith("input_shape")
-        slow = bool(plan.variant_reason) and fits
         return (
             plan_sentence(plan, budget, refusal),
-            gr.update(visible=slow or bool(as_set)),
+            gr.update(visible=plan.slow),
             gr.update(visible=bool(plan.variant_reason)),
         )
 
