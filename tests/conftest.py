@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import pytest
 
-from support import launch_app, stop
+from support import CHROMIUM, launch_app, stop
 
 SERVER_FIXTURES = {"app_url", "classify_app_url", "client", "default_app"}
 SLOW_FIXTURES = {"tiny_weights_dir"}  # trains a model: Keras and TensorFlow
@@ -74,3 +74,17 @@ def tiny_weights_dir(tmp_path_factory):
     model, meta = train(config, settings, root / "run", log=lambda *_: None)
     export(model, config, settings, meta, root / "weights")
     return root / "weights"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (the browser tests)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "fashion").glob("*.png"))  # real Fashion-MNIST test images
 EXAMPLE = EXAMPLES[0]
 SAMPLE = ROOT / "tests" / "data" / "fashion-test-sample.npz"  # 2,000 real test images
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's: Playwright cannot download its own here
 HANG_GUARD_S = 120  # a call that takes longer than this is hung, not slow
 
 

@@ -24,9 +24,8 @@ from densenet_demo.inference.service import MODELS
 from densenet_demo.training.data import CLASS_NAMES
 from densenet_demo.ui.explore_charts import channel_growth_figure
 
-from support import EXAMPLE, EXAMPLES, ROOT
+from support import CHROMIUM, EXAMPLE, EXAMPLES, ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts")
 TIMEOUT_MS = 60_000  # a loaded 2-core machine: the app's first answers can take seconds
 
@@ -47,20 +46,9 @@ if not CHROMIUM.exists():
         "Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True
     )
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @contextlib.contextmanager

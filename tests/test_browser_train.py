@@ -9,8 +9,8 @@ cannot take 28x28 pictures): about a minute on a loaded 2-core machine.
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from test_browser import ARTIFACTS, CHROMIUM, component, fits_the_width, opened
+from playwright.sync_api import expect
+from test_browser import ARTIFACTS, component, fits_the_width, opened
 
 from densenet_demo.training.data import CLASS_NAMES
 
@@ -50,17 +50,6 @@ def train_app_url(tmp_path_factory):
     process, url = launch_app(tmp_path_factory.mktemp("train-app"))
     yield url
     stop(process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_train_tab(page, url, epochs):
