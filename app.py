@@ -8,7 +8,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from densenet_demo.ui.page import serve
-
 if __name__ == "__main__":
+    # Imported here, not above: each training worker (a spawned process) runs this file's top
+    # level again, and would otherwise import Gradio and the whole page for nothing.
+    from densenet_demo.ui.page import serve
+
     serve()

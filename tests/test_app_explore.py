@@ -67,6 +67,9 @@ def test_every_endpoint_of_the_page_is_served(client):
         "/explain",
         "/misclassified",
         "/summary",
+        "/train",
+        "/cancel_training",
+        "/runs",
     }
     assert [name for name, _ in parameters(client, "/summary")] == [
         "preset",
