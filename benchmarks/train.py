@@ -1,6 +1,6 @@
 """Training throughput: the trainer's input pipeline against the one it replaced, side by side.
 
-Run: nice python benchmarks/train.py [--images 6400] [--rounds 2]
+Run: nice python benchmarks/train.py [--images 6400] [--rounds 2] [--levers]
 
 Same model, data, batch size (128) and augmentation (2-px random crop, flip, random erasing)
 for every row; each row is timed on whole epochs after a warm-up epoch, the rows taking turns
@@ -12,6 +12,9 @@ for every row; each row is timed on whole epochs after a warm-up epoch, the rows
 - no augmentation, static batches of in-memory arrays: the ceiling for this model;
 - no augmentation, plain `model.fit(x, y)`: Keras batches the arrays itself, with an unknown
   batch dimension (as the issue's 315 images/s reference was measured).
+With --levers, on the fashion preset: the trainer against itself at batch 64 and 256, with
+mixed bfloat16, and without augmentation (XLA on); then the parts of a step alone: the
+augmented input pipeline without a model, and the forward pass.
 """
 
 from __future__ import annotations
@@ -103,56 +106,111 @@ def static_batches(split: Split, settings: TrainSettings, epoch: int):
     )
 
 
-ROWS = {
-    "per-example augmentation (before)": (per_example_dataset, False),
-    "per-batch augmentation": (training_dataset, False),
-    "per-batch augmentation + XLA (the trainer)": (training_dataset, True),
-    "no augmentation, static batches": (static_batches, False),
-    "no augmentation, plain model.fit(x, y)": (plain_arrays, False),
+ROWS = {  # name: (data, XLA, batch size, Keras dtype policy)
+    "per-example augmentation (before)": (per_example_dataset, False, 128, "float32"),
+    "per-batch augmentation": (training_dataset, False, 128, "float32"),
+    "per-batch augmentation + XLA (the trainer)": (training_dataset, True, 128, "float32"),
+    "no augmentation, static batches": (static_batches, False, 128, "float32"),
+    "no augmentation, plain model.fit(x, y)": (plain_arrays, False, 128, "float32"),
+}
+# --levers: the trainer's other levers, each against the trainer, on the fashion preset.
+TRAINER = "per-batch augmentation + XLA (the trainer)"
+LEVERS = {
+    TRAINER: ROWS[TRAINER],
+    "the trainer, batch 256": (training_dataset, True, 256, "float32"),
+    "the trainer, batch 64": (training_dataset, True, 64, "float32"),
+    "the trainer, mixed bfloat16": (training_dataset, True, 128, "mixed_bfloat16"),
+    "no augmentation, static batches + XLA": (static_batches, True, 128, "float32"),
 }
 
 
-def epoch_seconds(model, data, settings: TrainSettings) -> float:
+def epoch_seconds(model, data, batch_size: int) -> float:
     started = time.perf_counter()
     if isinstance(data, tuple):
-        model.fit(*data, batch_size=settings.batch_size, epochs=1, verbose=0, shuffle=False)
+        model.fit(*data, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
     else:
         model.fit(data, epochs=1, verbose=0)
     return time.perf_counter() - started
 
 
-def measure(config, split: Split, rounds: int) -> dict[str, float]:
+def measure(config, split: Split, rounds: int, rows: dict) -> dict[str, float]:
     """Images per second of each row: the median over `rounds` epochs after a warm-up."""
-    settings = TrainSettings(name="bench", epochs=rounds + 1, batch_size=128)
-    steps = len(split.labels) // settings.batch_size
-    models = {}
-    for name, (make, xla) in ROWS.items():
-        model, _ = compile_model(config, dataclasses.replace(settings, xla=xla), steps)
-        epoch_seconds(model, make(split, settings, 0), settings)  # warm-up: tracing, XLA
+    import keras
+
+    models, settings = {}, {}
+    for name, (make, xla, batch_size, policy) in rows.items():
+        settings[name] = TrainSettings(
+            name="bench", epochs=rounds + 1, batch_size=batch_size, xla=xla
+        )
+        keras.mixed_precision.set_global_policy(policy)
+        steps = len(split.labels) // batch_size
+        model, _ = compile_model(config, settings[name], steps)
+        keras.mixed_precision.set_global_policy("float32")
+        epoch_seconds(model, make(split, settings[name], 0), batch_size)  # warm-up: tracing
         models[name] = model
-    seconds: dict[str, list[float]] = {name: [] for name in ROWS}
+    seconds: dict[str, list[float]] = {name: [] for name in rows}
     for epoch in range(1, rounds + 1):
-        for name, (make, _) in ROWS.items():
-            seconds[name].append(
-                epoch_seconds(models[name], make(split, settings, epoch), settings)
-            )
+        for name, (make, _, batch_size, _) in rows.items():
+            data = make(split, settings[name], epoch)
+            seconds[name].append(epoch_seconds(models[name], data, batch_size))
+    return {
+        name: len(split.labels) // batch_size * batch_size / statistics.median(seconds[name])
+        for name, (_, _, batch_size, _) in rows.items()
+    }
+
+
+def where_the_time_goes(config, split: Split) -> dict[str, float]:
+    """Images per second of the parts of a training step, each alone: the augmented input
+    pipeline (no model), the forward pass (inference), and a whole step without input work."""
+    settings = TrainSettings(name="bench", epochs=2, batch_size=128)
+    steps = len(split.labels) // settings.batch_size
     images = steps * settings.batch_size
-    return {name: images / statistics.median(values) for name, values in seconds.items()}
+    rates = {}
+    for _ in training_dataset(split, settings, 0):  # warm-up
+        pass
+    started = time.perf_counter()
+    for _ in training_dataset(split, settings, 1):
+        pass
+    rates["input pipeline alone (augmented batches, no model)"] = images / (
+        time.perf_counter() - started
+    )
+    model, _ = compile_model(config, settings, steps)
+    batches = static_batches(split, settings, 0)
+    model.predict(batches, verbose=0)  # warm-up
+    started = time.perf_counter()
+    model.predict(batches, verbose=0)
+    rates["forward pass alone (inference, no XLA)"] = images / (time.perf_counter() - started)
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=6400, help="training images per epoch")
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per row")
+    parser.add_argument(
+        "--levers",
+        action="store_true",
+        help="the trainer's other levers (batch size, mixed precision, XLA without "
+        "augmentation) and where a step's time goes, on the fashion preset",
+    )
     args = parser.parse_args()
     train = load_fashion_mnist()["train"]
     split = Split(train.images[: args.images], train.labels[: args.images])
     print(
-        f"{args.images:,} images, batch 128, {os.cpu_count()} CPU cores; images/s, median "
+        f"{args.images:,} images, {os.cpu_count()} CPU cores; images/s, median "
         f"of {args.rounds} epochs after a warm-up:"
     )
+    if args.levers:
+        config = CONFIGS["fashion"]
+        rates = measure(config, split, args.rounds, LEVERS)
+        base = rates[TRAINER]
+        for name, rate in rates.items():
+            print(f"  fashion {name:45s} {rate:7.1f} images/s  {rate / base:5.2f}x")
+        for name, rate in where_the_time_goes(config, split).items():
+            print(f"  fashion {name:55s} {rate:7.1f} images/s")
+        return
     for config_name, config in CONFIGS.items():
-        rates = measure(config, split, args.rounds)
+        rates = measure(config, split, args.rounds, ROWS)
         before = rates["per-example augmentation (before)"]
         for name, rate in rates.items():
             print(f"  {config_name:20s} {name:40s} {rate:7.1f} images/s  {rate / before:5.2f}x")
