@@ -11,6 +11,7 @@ from densenet_demo.inference.runs import (
     new_run_id,
     remove_oldest,
     run_folder,
+    saved_run,
     saved_runs,
 )
 
@@ -74,3 +75,13 @@ def test_the_runs_folder_and_kept_count_come_from_the_environment(tmp_path, monk
     assert runs.runs_dir() == tmp_path and runs.runs_kept() == 7
     monkeypatch.setenv("DENSENET_RUNS_KEEP", "none")
     assert runs.runs_kept() == runs.DEFAULT_KEEP
+
+
+def test_one_saved_run_is_read_by_id_and_a_damaged_card_refused(tmp_path):
+    make_run(tmp_path, "run-20261201-090000-aaaa")
+    run = saved_run("run-20261201-090000-aaaa", tmp_path)
+    assert run.card.name == "run-20261201-090000-aaaa" and run.finished
+    damaged = make_run(tmp_path, "run-20261201-120000-dddd")
+    (damaged / "run-20261201-120000-dddd.json").write_text("{")
+    with pytest.raises(ValueError, match="is not a valid model card"):
+        saved_run("run-20261201-120000-dddd", tmp_path)

@@ -77,6 +77,13 @@ class Run:
         return self.card.epochs == (self.card.settings or {}).get("epochs")
 
 
+def saved_run(run_id, root: Path | None = None) -> Run:
+    """One saved run by id; `ValueError` in one sentence as `run_folder` says, or when its card
+    is not valid."""
+    folder = run_folder(run_id, root)
+    return Run(run_id, folder, ModelCard.read(folder / f"{run_id}.json"))
+
+
 def saved_runs(root: Path | None = None) -> list[Run]:
     """Every run with a valid card, newest first."""
     root = root or runs_dir()

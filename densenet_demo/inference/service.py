@@ -142,8 +142,9 @@ class ModelRegistry:
                     f"model={short_repr(model)} is invalid: allowed {', '.join(MODELS)} or "
                     "a run id (from /runs)"
                 )
-            run_folder(model)  # refused at once when the run is not saved
-            self._forget_runs_beyond(RUNS_LOADED - 1)
+            run_folder(model)  # refused at once when the run is not saved (any more)
+            if model not in self._services:
+                self._forget_runs_beyond(RUNS_LOADED - 1)
         service, unavailable = self.load(model)
         if service is None:
             raise ValueError(unavailable)

@@ -18,7 +18,7 @@ from ..architecture.config import DenseNetConfig
 from ..architecture.report import human
 from ..architecture.share import read_config, to_query
 from ..inference.card import ModelCard
-from ..inference.runs import Run, is_run_id, run_folder, saved_runs
+from ..inference.runs import Run, is_run_id, saved_run, saved_runs
 from ..inference.service import MODELS
 from ..training.budget import (
     ALL_IMAGES,
@@ -32,7 +32,9 @@ from ..training.budget import (
 )
 from ..training.jobs import JobState, TrainingJobs
 from . import exports
+from .classify_tab import describe
 from .components import component_for, ui_error
+from .explore_tab import show_config
 from .hosting import TRAIN_CONCURRENCY
 from .train_views import (
     compare_runs,
@@ -119,7 +121,7 @@ def render(
         queue=False,
         api_visibility="private",
     ).then(
-        _show_in_explore,
+        show_config,
         inputs=[explore.link, *explore.memory_inputs, explore.pinned],
         outputs=explore.shown,
         queue=False,
@@ -226,22 +228,14 @@ def _bar(fraction: float) -> str:
     )
 
 
-def _show_in_explore(link: str, *memory_and_pinned) -> tuple:
-    from .explore_tab import show_config
-
-    return show_config(link, *memory_and_pinned)
-
-
 def exports_run(run_id: str | None):
     """The chosen run's files as one download (nothing chosen: no file)."""
     if not is_run_id(run_id):
         return None
     try:
-        folder = run_folder(run_id)
+        return exports.run_file(saved_run(run_id))
     except ValueError as error:
         raise ui_error(error) from None
-    runs = [run for run in saved_runs(folder.parent) if run.run_id == run_id]
-    return exports.run_file(runs[0]) if runs else None
 
 
 def _config(value) -> DenseNetConfig:
@@ -415,12 +409,9 @@ class TrainHandlers:
         if not is_run_id(run_id):
             raise gr.Error("Choose a run first.", print_exception=False)
         try:
-            folder = run_folder(run_id)
+            card = saved_run(run_id).card
         except ValueError as error:
             raise ui_error(error) from None
-        from .classify_tab import describe
-
-        card = ModelCard.read(folder / f"{run_id}.json")
         choices = [(title, name) for name, title in MODELS.items()]
         choices.append((f"Run {run_id}", run_id))
         return (
@@ -430,10 +421,12 @@ class TrainHandlers:
         )
 
     def compare(self, a: str | None, b: str | None) -> tuple:
-        runs = {run.run_id: run for run in saved_runs()}
-        if a not in runs or b not in runs:
+        if not (is_run_id(a) and is_run_id(b)):
             return None, ""
-        return compare_runs(runs[a], runs[b])
+        try:
+            return compare_runs(saved_run(a), saved_run(b))
+        except ValueError:  # removed meanwhile: nothing to draw
+            return None, ""
 
 
 def _record(state: JobState) -> dict:
