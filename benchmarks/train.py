@@ -1,20 +1,23 @@
-"""Training throughput: the trainer's input pipeline against the one it replaced, side by side.
+"""Training throughput: the trainer against the ones it replaced, side by side.
 
-Run: nice python benchmarks/train.py [--images 6400] [--rounds 2] [--levers]
+Run: nice python benchmarks/train.py [--images 6400] [--rounds 2]
+     [--levers | --profile | --accuracy]
 
 Same model, data, batch size (128) and augmentation (2-px random crop, flip, random erasing)
 for every row; each row is timed on whole epochs after a warm-up epoch, the rows taking turns
-(round-robin) so that a busy machine slows them alike. Rows:
-- per-example augmentation: the trainer before this change (tf.data map per image), kept here
-  as the baseline;
-- per-batch augmentation: `trainer.training_dataset` (one vectorised map per batch);
-- the same with XLA (`jit_compile=True`) for the train step: the trainer's default;
-- no augmentation, static batches of in-memory arrays: the ceiling for this model;
-- no augmentation, plain `model.fit(x, y)`: Keras batches the arrays itself, with an unknown
-  batch dimension (as the issue's 315 images/s reference was measured).
-With --levers, on the fashion preset: the trainer against itself at batch 64 and 256, with
-mixed bfloat16, and without augmentation (XLA on); then the parts of a step alone: the
-augmented input pipeline without a model, and the forward pass.
+(round-robin) so that a busy machine slows them alike. Rows, on the fashion preset and a small
+configuration:
+- per-example augmentation with Keras' BatchNormalization: the trainer the issue measured
+  (a tf.data map per image), kept here as the baseline;
+- per-batch augmentation, Keras' BatchNormalization, XLA: the trainer before the fused one;
+- per-batch augmentation, fused BatchNormalization, no XLA: the trainer now;
+- the same with XLA;
+- no augmentation, static batches: the ceiling for this model.
+With --levers, on the fashion preset: the trainer against itself at batch 64 and 256 and with
+mixed bfloat16 (without and with XLA); then the parts of a step alone: the augmented input
+pipeline without a model, and the forward pass. With --profile: the seconds of each
+TensorFlow op over 10 steps, with Keras' BatchNormalization and with the fused one. With
+--accuracy: the trainer's validation accuracy after the same epochs with each.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ import dataclasses
 import os
 import statistics
 import sys
+import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,47 +96,49 @@ def per_example_dataset(split: Split, settings: TrainSettings, epoch: int):
     )
 
 
-def plain_arrays(split: Split, settings: TrainSettings, epoch: int):
+def static_batches(split: Split, settings: TrainSettings, epoch: int):
     del epoch
     return (
-        normalise(split.images).numpy(),
-        tf.one_hot(split.labels, len(CLASS_NAMES)).numpy(),
-    )
-
-
-def static_batches(split: Split, settings: TrainSettings, epoch: int):
-    images, labels = plain_arrays(split, settings, epoch)
-    return (
-        tf.data.Dataset.from_tensor_slices((images, labels))
+        tf.data.Dataset.from_tensor_slices(
+            (normalise(split.images), tf.one_hot(split.labels, len(CLASS_NAMES)))
+        )
         .batch(settings.batch_size, drop_remainder=True)
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-ROWS = {  # name: (data, XLA, batch size, Keras dtype policy)
-    "per-example augmentation (before)": (per_example_dataset, False, 128, "float32"),
-    "per-batch augmentation": (training_dataset, False, 128, "float32"),
-    "per-batch augmentation + XLA (the trainer)": (training_dataset, True, 128, "float32"),
-    "no augmentation, static batches": (static_batches, False, 128, "float32"),
-    "no augmentation, plain model.fit(x, y)": (plain_arrays, False, 128, "float32"),
+class Row(NamedTuple):
+    make: Callable  # (split, settings, epoch) -> the epoch's data
+    xla: bool = False
+    batch_size: int = 128
+    policy: str = "float32"  # Keras dtype policy
+    fused: bool = True  # BatchNormalization as one op (architecture/fused_batch_norm.py)
+
+
+BEFORE = "per-example augmentation, Keras BN (the issue's trainer)"
+TRAINER = "per-batch augmentation, fused BN (the trainer now)"
+ROWS = {
+    BEFORE: Row(per_example_dataset, fused=False),
+    "per-batch augmentation, Keras BN, XLA (the last trainer)": Row(
+        training_dataset, xla=True, fused=False
+    ),
+    TRAINER: Row(training_dataset),
+    "the same + XLA": Row(training_dataset, xla=True),
+    "no augmentation, static batches, fused BN": Row(static_batches),
 }
 # --levers: the trainer's other levers, each against the trainer, on the fashion preset.
-TRAINER = "per-batch augmentation + XLA (the trainer)"
 LEVERS = {
     TRAINER: ROWS[TRAINER],
-    "the trainer, batch 256": (training_dataset, True, 256, "float32"),
-    "the trainer, batch 64": (training_dataset, True, 64, "float32"),
-    "the trainer, mixed bfloat16": (training_dataset, True, 128, "mixed_bfloat16"),
-    "no augmentation, static batches + XLA": (static_batches, True, 128, "float32"),
+    "the trainer, batch 256": Row(training_dataset, batch_size=256),
+    "the trainer, batch 64": Row(training_dataset, batch_size=64),
+    "the trainer, mixed bfloat16": Row(training_dataset, policy="mixed_bfloat16"),
+    "the trainer, mixed bfloat16 + XLA": Row(training_dataset, xla=True, policy="mixed_bfloat16"),
 }
 
 
-def epoch_seconds(model, data, batch_size: int) -> float:
+def epoch_seconds(model, data) -> float:
     started = time.perf_counter()
-    if isinstance(data, tuple):
-        model.fit(*data, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    else:
-        model.fit(data, epochs=1, verbose=0)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
     return time.perf_counter() - started
 
 
@@ -138,30 +147,37 @@ def measure(config, split: Split, rounds: int, rows: dict) -> dict[str, float]:
     import keras
 
     models, settings = {}, {}
-    for name, (make, xla, batch_size, policy) in rows.items():
+    for name, row in rows.items():
         settings[name] = TrainSettings(
-            name="bench", epochs=rounds + 1, batch_size=batch_size, xla=xla
+            name="bench",
+            epochs=rounds + 1,
+            batch_size=row.batch_size,
+            xla=row.xla,
+            fused_batch_norm=row.fused,
         )
-        keras.mixed_precision.set_global_policy(policy)
-        steps = len(split.labels) // batch_size
+        keras.mixed_precision.set_global_policy(row.policy)
+        steps = len(split.labels) // row.batch_size
         model, _ = compile_model(config, settings[name], steps)
         keras.mixed_precision.set_global_policy("float32")
-        epoch_seconds(model, make(split, settings[name], 0), batch_size)  # warm-up: tracing
+        epoch_seconds(model, row.make(split, settings[name], 0))  # warm-up: tracing
         models[name] = model
     seconds: dict[str, list[float]] = {name: [] for name in rows}
     for epoch in range(1, rounds + 1):
-        for name, (make, _, batch_size, _) in rows.items():
-            data = make(split, settings[name], epoch)
-            seconds[name].append(epoch_seconds(models[name], data, batch_size))
+        for name, row in rows.items():
+            data = row.make(split, settings[name], epoch)
+            seconds[name].append(epoch_seconds(models[name], data))
     return {
-        name: len(split.labels) // batch_size * batch_size / statistics.median(seconds[name])
-        for name, (_, _, batch_size, _) in rows.items()
+        name: len(split.labels)
+        // row.batch_size
+        * row.batch_size
+        / statistics.median(seconds[name])
+        for name, row in rows.items()
     }
 
 
 def where_the_time_goes(config, split: Split) -> dict[str, float]:
     """Images per second of the parts of a training step, each alone: the augmented input
-    pipeline (no model), the forward pass (inference), and a whole step without input work."""
+    pipeline (no model) and the forward pass (inference)."""
     settings = TrainSettings(name="bench", epochs=2, batch_size=128)
     steps = len(split.labels) // settings.batch_size
     images = steps * settings.batch_size
@@ -183,6 +199,73 @@ def where_the_time_goes(config, split: Split) -> dict[str, float]:
     return rates
 
 
+def op_profile(config, split: Split, fused: bool, steps: int = 10) -> dict[str, float]:
+    """Seconds of each TensorFlow op type over `steps` training steps (no XLA, so that the
+    ops stay visible), summed over the compute threads, from TensorFlow's profiler trace."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    settings = TrainSettings(name="bench", epochs=2, xla=False, fused_batch_norm=fused)
+    images = Split(split.images[: steps * 128], split.labels[: steps * 128])
+    model, _ = compile_model(config, settings, steps)
+    model.fit(
+        static_batches(images, settings, 0), epochs=1, verbose=0, shuffle=False
+    )  # warm-up: tracing
+    with tempfile.TemporaryDirectory() as folder:
+        tf.profiler.experimental.start(folder)
+        model.fit(static_batches(images, settings, 0), epochs=1, verbose=0, shuffle=False)
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(next(Path(folder).rglob("*.xplane.pb")).read_bytes())
+    seconds: Counter[str] = Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if line.name.startswith("tf_Compute"):  # the executor's threads running the ops
+                for event in line.events:
+                    op = plane.event_metadata[event.metadata_id].name.split(":")[-1]
+                    seconds[op] += event.duration_ps / 1e12
+    seconds.pop("Process", None)  # the executor's own span around the ops
+    return dict(seconds.most_common())
+
+
+def print_profile(config, split: Split) -> None:
+    for fused in (False, True):
+        seconds = op_profile(config, split, fused)
+        total = sum(seconds.values())
+        kind = "fused" if fused else "Keras'"
+        print(f"  fashion, {kind} BatchNormalization: {total:.2f} s of ops in 10 steps")
+        for op, spent in list(seconds.items())[:12]:
+            print(f"    {op:40s} {spent:6.2f} s  {spent / total:6.1%}")
+
+
+def same_epochs_accuracy(config, images: int, epochs: int) -> None:
+    """The trainer itself (`trainer.train`, validation on the 5,000 held-out images) from the
+    same seed with Keras' BatchNormalization + XLA (the last trainer) and with the fused one
+    (the trainer now): validation accuracy after each epoch, and images/s."""
+    from densenet_demo.training.trainer import train
+
+    for label, fused, xla in (("Keras BN + XLA", False, True), ("fused BN", True, False)):
+        settings = TrainSettings(
+            name="bench",
+            epochs=epochs,
+            train_limit=images,
+            xla=xla,
+            fused_batch_norm=fused,
+            erase_probability=0.0 if epochs < 10 else TrainSettings.erase_probability,
+        )
+        with tempfile.TemporaryDirectory() as run_dir:
+            _, meta = train(config, settings, Path(run_dir), log=lambda *_: None)
+        accuracies = " ".join(f"{row['val_accuracy']:.4f}" for row in meta["history"])
+        speed = statistics.median(row["images_per_second"] for row in meta["history"])
+        print(f"    {label:15s} validation accuracy by epoch: {accuracies}; {speed:.0f} images/s")
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=6400, help="training images per epoch")
@@ -190,30 +273,49 @@ def main() -> None:
     parser.add_argument(
         "--levers",
         action="store_true",
-        help="the trainer's other levers (batch size, mixed precision, XLA without "
-        "augmentation) and where a step's time goes, on the fashion preset",
+        help="the trainer's other levers (batch size, mixed precision) and the parts of a "
+        "step alone, on the fashion preset",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="where a training step's time goes, by TensorFlow op, with Keras' and the fused "
+        "BatchNormalization, on the fashion preset",
+    )
+    parser.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="the same epochs of the trainer with Keras' and the fused BatchNormalization: "
+        "validation accuracy (fashion: 10,000 images x 3 epochs; small: 20,000 x 3)",
     )
     args = parser.parse_args()
+    if args.accuracy:
+        print(f"{cpu_name()}, {os.cpu_count()} cores")
+        for name, images in (("small (k=12, 4-4-4)", 20_000), ("fashion", 10_000)):
+            print(f"  {name}, {images:,} images x 3 epochs, no random erasing:")
+            same_epochs_accuracy(CONFIGS[name], images, 3)
+        return
     train = load_fashion_mnist()["train"]
     split = Split(train.images[: args.images], train.labels[: args.images])
-    print(
-        f"{args.images:,} images, {os.cpu_count()} CPU cores; images/s, median "
-        f"of {args.rounds} epochs after a warm-up:"
-    )
+    print(f"{cpu_name()}, {os.cpu_count()} cores")
+    if args.profile:
+        print_profile(CONFIGS["fashion"], split)
+        return
+    print(f"{args.images:,} images; images/s, median of {args.rounds} epochs after a warm-up:")
     if args.levers:
         config = CONFIGS["fashion"]
         rates = measure(config, split, args.rounds, LEVERS)
         base = rates[TRAINER]
         for name, rate in rates.items():
-            print(f"  fashion {name:45s} {rate:7.1f} images/s  {rate / base:5.2f}x")
+            print(f"  fashion {name:50s} {rate:7.1f} images/s  {rate / base:5.2f}x")
         for name, rate in where_the_time_goes(config, split).items():
             print(f"  fashion {name:55s} {rate:7.1f} images/s")
         return
     for config_name, config in CONFIGS.items():
         rates = measure(config, split, args.rounds, ROWS)
-        before = rates["per-example augmentation (before)"]
         for name, rate in rates.items():
-            print(f"  {config_name:20s} {name:40s} {rate:7.1f} images/s  {rate / before:5.2f}x")
+            ratio = rate / rates[BEFORE]
+            print(f"  {config_name:20s} {name:58s} {rate:7.1f} images/s  {ratio:5.2f}x")
 
 
 if __name__ == "__main__":

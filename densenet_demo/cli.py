@@ -29,6 +29,7 @@ from .architecture.training_memory import (
 )
 from .inference.imagenet import FOLDER_VARIABLE
 from .training.calibration import DEFAULT_FLAG_RATE
+from .training.trainer import TrainSettings
 
 
 def _int_list(field: str):
@@ -182,7 +183,7 @@ def _train(args: argparse.Namespace) -> None:
     from .training.budget import fit_to_data
     from .training.distribute import distribution_strategy, is_chief, wait_for_every_worker
     from .training.export import export
-    from .training.trainer import DEFAULT_RUN_DIR, TrainSettings, train
+    from .training.trainer import DEFAULT_RUN_DIR, train
 
     given = config_from_args(args)
     config = fit_to_data(given)
@@ -198,6 +199,7 @@ def _train(args: argparse.Namespace) -> None:
         seed=args.seed,
         train_limit=args.train_limit,
         xla=args.xla,
+        fused_batch_norm=args.fused_batch_norm,
         validation_size=args.validation_size,
     )
     run_dir = args.run_dir or DEFAULT_RUN_DIR / settings.name
@@ -368,8 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--xla",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="compile the train step with XLA (faster for the fashion preset)",
+        default=TrainSettings.xla,
+        help="compile the train step with XLA (no faster with the fused BatchNormalization)",
+    )
+    train.add_argument(
+        "--fused-batch-norm",
+        action=argparse.BooleanOptionalAction,
+        default=TrainSettings.fused_batch_norm,
+        help="train each BatchNormalization as one op (1.6-2.2x faster on CPU; the same "
+        "training up to rounding, so a run may resume with the other choice)",
     )
     train.add_argument(
         "--train-limit", type=int, default=0, help="use only this many training images (quick runs)"

@@ -13,7 +13,6 @@ from densenet_demo.training.budget import (
     DEFAULT_BUDGET,
     SLOW_MINUTES,
     SPACE_LIMITS,
-    XLA_AFTER_S,
     Budget,
     TrainingLimits,
     check_budget,
@@ -53,19 +52,14 @@ def test_a_typed_learning_rate_is_read_as_a_number():
 
 
 def test_all_images_means_no_limit_in_the_trainer_settings():
-    assert Budget(ALL_IMAGES, 1, 128, 0.1).settings("r", 60).train_limit == 0
-    assert Budget(5_000, 1, 128, 0.1).settings("r", 60).train_limit == 5_000
+    assert Budget(ALL_IMAGES, 1, 128, 0.1).settings("r").train_limit == 0
+    assert Budget(5_000, 1, 128, 0.1).settings("r").train_limit == 5_000
 
 
 def test_only_a_long_schedule_gets_random_erasing():
     short, long = DEFAULT_BUDGET._replace(epochs=3), DEFAULT_BUDGET._replace(epochs=30)
-    assert short.settings("r", 60).erase_probability == 0
-    assert long.settings("r", 60).erase_probability == TrainSettings().erase_probability > 0
-
-
-def test_only_a_long_job_pays_for_the_xla_compile():
-    assert not DEFAULT_BUDGET.settings("r", XLA_AFTER_S - 1).xla
-    assert DEFAULT_BUDGET.settings("r", XLA_AFTER_S + 1).xla
+    assert short.settings("r").erase_probability == 0
+    assert long.settings("r").erase_probability == TrainSettings().erase_probability > 0
 
 
 def test_the_estimate_grows_with_images_epochs_and_macs():

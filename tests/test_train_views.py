@@ -83,7 +83,7 @@ def make_run(
         params=summarize(config).total_params,
         epochs=len(val_accuracies),
         batch_size=budget.batch_size,
-        settings=dataclasses.asdict(budget.settings(run_id, 60)),
+        settings=dataclasses.asdict(budget.settings(run_id)),
         final_val_accuracy=val_accuracies[-1],
         history=epoch_rows(val_accuracies, images_per_second),
         train_seconds=train_seconds,

@@ -56,16 +56,14 @@ LEARNING_RATE = Control(
 )
 BUDGET_CONTROLS = (TRAIN_IMAGES, EPOCHS, TRAIN_BATCH_SIZE, LEARNING_RATE)
 
-# Measured on the 2-core CPU this project trains on (benchmarks/train.py, XLA): a training
-# image costs a fixed overhead plus its forward MACs at this rate (the backward pass
-# included); validating an image costs about a third of that.
-OVERHEAD_S_PER_IMAGE = 0.6e-3
-TRAIN_MACS_PER_S = 9.5e9
-START_S = 20  # worker start, data, model build and XLA compile
-FINISH_S = 15  # the test set once, the converted model and the card
-# XLA compiles the train step for ~50 s here before its 1.2-1.6x (on the fashion preset) pays:
-# shorter jobs train without it.
-XLA_AFTER_S = 10 * 60
+# Fitted to the trainer on the 2-core CPU this project trains on, fused BatchNormalization,
+# no XLA (the first run's job, 0.95 ms a training image, and benchmarks/train.py's fashion
+# row, 3.0 ms): a training image costs a fixed overhead plus its forward MACs at this rate
+# (the backward pass included); validating an image costs about a third of that.
+OVERHEAD_S_PER_IMAGE = 0.27e-3
+TRAIN_MACS_PER_S = 13e9
+START_S = 12  # worker start, data, model build and the first step's tracing
+FINISH_S = 8  # the test set once, the converted model and the card
 # Random erasing regularises long schedules; in a few epochs it only slows learning (the
 # first run's 2 epochs: 82.4% validation accuracy with it, 83.2% without).
 ERASE_FROM_EPOCHS = 10
@@ -80,10 +78,9 @@ class Budget(NamedTuple):
     batch_size: int
     learning_rate: float
 
-    def settings(self, name: str, seconds: float) -> TrainSettings:
-        """The trainer's settings for this budget (every other setting as the CLI's) and a
-        job estimated to take `seconds`: XLA only where its compile pays back, random erasing
-        only for schedules long enough to need it."""
+    def settings(self, name: str) -> TrainSettings:
+        """The trainer's settings for this budget, every other setting as the CLI's but random
+        erasing, kept for schedules long enough to need it."""
         limit = 0 if self.train_images >= ALL_IMAGES else self.train_images
         return TrainSettings(
             name=name,
@@ -91,7 +88,6 @@ class Budget(NamedTuple):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             train_limit=limit,
-            xla=seconds > XLA_AFTER_S,
             erase_probability=ERASE_PROBABILITY if self.epochs >= ERASE_FROM_EPOCHS else 0.0,
         )
 

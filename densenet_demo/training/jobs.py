@@ -245,9 +245,7 @@ class TrainingJobs:
         messages = self._context.Queue()
         spec = {
             "config": job.config.to_dict(),
-            "settings": dataclasses.asdict(
-                job.budget.settings(job.state.run_id, job.state.estimate_seconds)
-            ),
+            "settings": dataclasses.asdict(job.budget.settings(job.state.run_id)),
             "run_dir": str(self.root / job.state.run_id),
             "data_dir": self.data_dir,
             "resume": resume,

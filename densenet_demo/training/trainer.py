@@ -40,9 +40,31 @@ class TrainSettings:
     crop_padding: int = 2
     erase_probability: float = 0.5
     train_limit: int = 0  # 0 = all training images; small values make quick test runs
-    # XLA for the train step: 1.2-1.6x the images/s on the fashion preset here, with static
-    # batch shapes (benchmarks/train.py); 0.9x on a much smaller model.
-    xla: bool = True
+    # XLA for the train step: 1.2-1.6x the images/s on the fashion preset with Keras' own
+    # BatchNormalization; with the fused one, no faster (benchmarks/train.py).
+    xla: bool = False
+    # BatchNormalization trained as one op (architecture/fused_batch_norm.py): 1.6-2.2x.
+    fused_batch_norm: bool = True
+
+
+# How a step is computed, not what is trained (the same up to rounding): a run may resume
+# with other choices, for one that is faster where it resumes.
+KERNEL_CHOICES = ("xla", "fused_batch_norm")
+
+
+def resume_differences(saved: dict, settings: TrainSettings) -> tuple[list[str], dict]:
+    """How a checkpoint's `saved` settings differ from `settings`: the differences that
+    forbid resuming ("name=saved (asked: value)") and the kernel choices that change
+    ({name: [saved, asked]}, None where the checkpoint predates the choice)."""
+    refused, kernels = [], {}
+    for name, value in dataclasses.asdict(settings).items():
+        if saved.get(name) == value:
+            continue
+        if name in KERNEL_CHOICES:
+            kernels[name] = [saved.get(name), value]
+        else:
+            refused.append(f"{name}={saved.get(name)!r} (asked: {value!r})")
+    return refused, kernels
 
 
 def normalise(images):
@@ -194,7 +216,7 @@ def compile_model(
     from ..architecture.keras_model import build_model
 
     keras.utils.set_random_seed(settings.seed)
-    model = build_model(config, name=settings.name)
+    model = build_model(config, name=settings.name, fused_batch_norm=settings.fused_batch_norm)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=settings.learning_rate / 10,
         warmup_target=settings.learning_rate,
@@ -298,12 +320,21 @@ def train(
             )
         with strategy.scope():
             meta = checkpoint.restore(model, optimizer)
-        if meta["config"] != config.to_dict() or meta["settings"] != dataclasses.asdict(settings):
+        refused, kernels = resume_differences(meta["settings"], settings)
+        if meta["config"] != config.to_dict():
+            refused.insert(0, "another configuration")
+        if refused:
             raise ValueError(
-                f"{run_dir} was started with other config or settings; "
+                f"{run_dir} was started with other options: {'; '.join(refused)}; "
                 "resume it with the same options"
             )
-        log(f"resuming {run_dir} after epoch {meta['epochs_done']}/{settings.epochs}")
+        changed = "".join(f"; {name} {old} -> {new}" for name, (old, new) in kernels.items())
+        if kernels:  # kept in the run's record: which epochs ran on which kernels
+            meta["settings"] = dataclasses.asdict(settings)
+            meta.setdefault("kernel_changes", []).append(
+                {"after_epoch": meta["epochs_done"], "changed": kernels}
+            )
+        log(f"resuming {run_dir} after epoch {meta['epochs_done']}/{settings.epochs}{changed}")
     validation_data = evaluation_dataset(validation)
     stopper = _stop_callback(should_stop) if should_stop is not None else None
     for epoch in range(meta["epochs_done"], settings.epochs):
