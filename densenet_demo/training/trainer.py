@@ -371,6 +371,7 @@ def train(
         checkpoint.save(model, optimizer, meta)
         if on_epoch is not None:
             on_epoch(row)
-        remaining = (settings.epochs - epoch - 1) * meta["train_seconds"] / (epoch + 1)
+        recent = [row["seconds"] for row in meta["history"][-3:]]  # a resume may be faster
+        remaining = (settings.epochs - epoch - 1) * sum(recent) / len(recent)
         log(epoch_line(row, settings.epochs, remaining))
     return model, meta
