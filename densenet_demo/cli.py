@@ -377,8 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fused-batch-norm",
         action=argparse.BooleanOptionalAction,
         default=TrainSettings.fused_batch_norm,
-        help="train each BatchNormalization as one op (1.6-2.2x faster on CPU; the same "
-        "training up to rounding, so a run may resume with the other choice)",
+        help="train each BatchNormalization as one op (1.8x faster on the fashion preset "
+        "here; the same training up to rounding, so a run may resume with the other choice)",
     )
     train.add_argument(
         "--train-limit", type=int, default=0, help="use only this many training images (quick runs)"

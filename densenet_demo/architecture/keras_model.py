@@ -59,7 +59,7 @@ def build_model(
     """A Keras functional model for `config`, with Keras' DenseNet layer names and order.
 
     `fused_batch_norm` trains each BatchNormalization as one op (`fused_batch_norm.py`):
-    twice the training speed on CPU, the same weights and inference. Only for training: a
+    1.8x the training speed on CPU, the same weights and inference. Only for training: a
     `.weights.h5` file names its layers by class, so files are written and read with Keras'
     own BatchNormalization.
 

@@ -43,7 +43,8 @@ class TrainSettings:
     # XLA for the train step: 1.2-1.6x the images/s on the fashion preset with Keras' own
     # BatchNormalization; with the fused one, no faster (benchmarks/train.py).
     xla: bool = False
-    # BatchNormalization trained as one op (architecture/fused_batch_norm.py): 1.6-2.2x.
+    # BatchNormalization trained as one op (architecture/fused_batch_norm.py): 1.8x the
+    # images/s of Keras' own + XLA on the fashion preset (benchmarks/train.py).
     fused_batch_norm: bool = True
 
 
