@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from densenet_demo import PRESETS
-from densenet_demo.training.trainer import TrainSettings, resume_differences, train
+from densenet_demo.training.trainer import (
+    TrainSettings,
+    kernel_note,
+    resume_differences,
+    train,
+)
 
 SMALL = dataclasses.replace(PRESETS["fashion"], block_layers=(2, 2), growth_rate=6, init_features=8)
 
@@ -131,3 +136,8 @@ def test_a_checkpoint_from_before_the_option_resumes_on_the_fused_kernel_and_say
         {"after_epoch": 1, "changed": {"xla": [True, False], "fused_batch_norm": [None, True]}}
     ]
     assert json.loads(progress.read_text())["settings"]["fused_batch_norm"] is True
+    assert kernel_note(resumed) == (
+        "Resumed on other kernels (after epoch 1: xla True -> False, fused_batch_norm None -> "
+        "True): the same training up to rounding."
+    )
+    assert kernel_note({"history": []}) is None

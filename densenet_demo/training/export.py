@@ -20,7 +20,7 @@ from ..inference.feature_reuse import feature_reuse, reuse_matrices
 from ..inference.litert import convert
 from ..inference.mistakes import confusion_matrix, find_mistakes, mistakes_bytes
 from .data import CLASS_NAMES, Split, load_fashion_mnist
-from .trainer import PIXEL_MEAN, PIXEL_STD, TrainSettings, evaluation_dataset
+from .trainer import PIXEL_MEAN, PIXEL_STD, TrainSettings, evaluation_dataset, kernel_note
 
 
 def predict_classes(model, test: Split) -> np.ndarray:
@@ -89,6 +89,7 @@ def export(
         "final_val_accuracy": meta["history"][-1].get("val_accuracy"),
         "history": meta["history"],  # per-epoch loss and accuracy, train and validation
         "command": meta["command"],
+        **({"command_note": note} if (note := kernel_note(meta)) else {}),
         "train_seconds": round(meta["train_seconds"]),
         "hardware": {
             "machine": platform.machine(),

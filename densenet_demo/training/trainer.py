@@ -68,6 +68,19 @@ def resume_differences(saved: dict, settings: TrainSettings) -> tuple[list[str],
     return refused, kernels
 
 
+def kernel_note(meta: dict) -> str | None:
+    """One sentence for the model card when a run resumed on other kernel choices."""
+    changes = meta.get("kernel_changes")
+    if not changes:
+        return None
+    parts = [
+        f"after epoch {change['after_epoch']}: "
+        + ", ".join(f"{name} {old} -> {new}" for name, (old, new) in change["changed"].items())
+        for change in changes
+    ]
+    return f"Resumed on other kernels ({'; '.join(parts)}): the same training up to rounding."
+
+
 def normalise(images):
     """uint8 images (N, 28, 28[, 1]) -> float32 (N, 28, 28, 1), standardised as in training."""
     import tensorflow as tf
