@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from test_browser import ARTIFACTS, component, fits_the_width, opened
 
+from densenet_demo.architecture.report import count
 from densenet_demo.training.data import CLASS_NAMES
 
 from support import launch_app, stop
@@ -61,7 +62,7 @@ def open_train_tab(page, url, epochs):
     field.fill(str(epochs))
     field.press("Enter")
     # The plan says what a click will train: the budget has reached the server.
-    expect(page.locator("#train-plan")).to_contain_text(f"5,000 images × {epochs} epoch(s)")
+    expect(page.locator("#train-plan")).to_contain_text(f"5,000 images × {count(epochs, 'epoch')}")
 
 
 def run_rows(page, run_id):
@@ -99,7 +100,7 @@ def test_a_run_trained_from_the_page_is_followed_listed_and_classifies(train_app
         page.screenshot(path=ARTIFACTS / "train-while-training-1280px.png", full_page=True)
 
         status = page.locator("#train-status")
-        expect(status).to_contain_text("Done after 1 epoch(s)", timeout=TRAINING_MS)
+        expect(status).to_contain_text("Done after 1 epoch:", timeout=TRAINING_MS)
         run_id = RUN_ID.search(status.inner_text()).group()
         expect(page.locator("#train-progress [role=progressbar]")).to_have_attribute(
             "aria-valuenow", "100"

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from densenet_demo import PRESETS
-from densenet_demo.architecture.report import human, layer_table, layer_table_csv
+from densenet_demo.architecture.report import count, human, layer_table, layer_table_csv
 from densenet_demo.architecture.summary import summarize
 
 
@@ -33,6 +33,15 @@ def test_the_csv_export_holds_the_layer_table_row_for_row(name):
     assert read[0] == columns
     assert read[1:] == [[str(value) for value in row] for row in rows]
     assert len(read) == 1 + len(summary.layers)
+
+
+def test_a_count_takes_its_noun_in_the_plural_but_for_one():
+    assert [count(n, "epoch") for n in (0, 1, 2, 55_000)] == [
+        "0 epochs",
+        "1 epoch",
+        "2 epochs",
+        "55,000 epochs",
+    ]
 
 
 def test_a_figure_reads_as_its_text_and_carries_its_amount():

@@ -63,7 +63,7 @@ def test_a_quick_configuration_is_planned_as_set_with_its_time():
         link(PRESETS["fashion"]), False, *BUDGET
     )
     assert text.startswith("**Will train** BC k=16 8-8-8 article stem as set in Explore")
-    assert "477,082 parameters" in text and "20,000 images × 3 epoch(s)" in text
+    assert "477,082 parameters" in text and "20,000 images × 3 epochs" in text
     assert not variant_button["visible"]
 
 

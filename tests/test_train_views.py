@@ -223,8 +223,8 @@ def test_progress_line_gives_epoch_step_speed_and_time_left_while_training():
 def test_progress_line_adds_the_jobs_own_sentence():
     stopping = job(state="stopping", epoch=2, step=10, message="Stopping…")
     assert progress_markdown(stopping) == "Epoch 2/4 · step 10/156  \nStopping…"
-    done = job(state="done", epoch=4, step=156, message="Done after 4 epoch(s).")
-    assert progress_markdown(done) == "Done after 4 epoch(s)."
+    done = job(state="done", epoch=4, step=156, message="Done after 4 epochs.")
+    assert progress_markdown(done) == "Done after 4 epochs."
 
 
 # --- the runs table -------------------------------------------------------------------------

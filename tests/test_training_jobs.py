@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from densenet_demo import PRESETS
+from densenet_demo.architecture.report import count
 from densenet_demo.inference.classifier import load_classifier
 from densenet_demo.inference.runs import saved_runs
 from densenet_demo.training.budget import Budget, TrainingLimits
@@ -76,7 +77,7 @@ def test_a_cancel_stops_within_two_seconds_and_keeps_the_epochs_done(jobs, tmp_p
     assert kept >= 1 and kept == len(final.history) < LONG.epochs
     [run] = saved_runs(tmp_path)
     assert run.card.epochs == kept and not run.finished
-    assert final.message.startswith(f"Stopped after {kept} epoch(s)")
+    assert final.message.startswith(f"Stopped after {count(kept, 'epoch')}")
     # The queue goes on: a new job starts and finishes.
     again = jobs.submit(TINY, QUICK)
     assert until(jobs, again, lambda state: state.finished)[-1].state == "done"

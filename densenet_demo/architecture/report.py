@@ -51,6 +51,11 @@ def human(value: float, unit: str = "") -> Figure:
     return Figure(_human_text(value, unit), value, unit)
 
 
+def count(number: int, noun: str) -> str:
+    """3, 'epoch' -> '3 epochs'; 1, 'epoch' -> '1 epoch'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def headline(
     summary: Summary,
     batch_size: int,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..architecture.config import DenseNetConfig
+from ..architecture.report import count
 from ..inference.runs import new_run_id, remove_oldest, runs_dir
 from .budget import Budget, TrainingLimits, estimate_seconds, training_limits
 from .trainer import TrainSettings
@@ -371,8 +372,9 @@ class TrainingJobs:
                     state="cancelled" if cancelled else "done",
                     figures=payload,
                     seconds_left=0,
-                    message=f"{'Stopped' if cancelled else 'Done'} after {payload['epochs']} "
-                    f"epoch(s): validation accuracy {payload['val_accuracy']:.2%}, "
+                    message=f"{'Stopped' if cancelled else 'Done'} after "
+                    f"{count(payload['epochs'], 'epoch')}: validation accuracy "
+                    f"{payload['val_accuracy']:.2%}, "
                     f"test accuracy {test:.2%}; saved as {job.state.run_id}.",
                 )
                 return True
@@ -403,7 +405,7 @@ NOTHING_KEPT = "Cancelled before the first epoch ended: nothing was saved."
 
 
 def _saving(epochs_done: int) -> str:
-    return f"Stopped: testing and saving the {epochs_done} epoch(s) done…"
+    return f"Stopped: testing and saving the {count(epochs_done, 'epoch')} done…"
 
 
 # --- the worker process -----------------------------------------------------------------

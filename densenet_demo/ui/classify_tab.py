@@ -10,6 +10,7 @@ from typing import NamedTuple
 import gradio as gr
 from PIL import Image
 
+from ..architecture.report import count
 from ..files import shipped
 from ..inference.card import ModelCard
 from ..inference.gradcam import Explanation, check_opacity, explain
@@ -279,8 +280,9 @@ def describe(card: ModelCard) -> str:
     if is_run_id(card.name):
         return (
             f"Upload a photo of a clothing item, shoe or bag. The model is run "
-            f"**{card.name}** of the Train tab ({card.params:,} parameters, {card.epochs} "
-            f"epoch(s)): {card.test_accuracy:.2%} accuracy on the {card.test_images:,} "
+            f"**{card.name}** of the Train tab ({card.params:,} parameters, "
+            f"{count(card.epochs, 'epoch')}): {card.test_accuracy:.2%} accuracy on the "
+            f"{card.test_images:,} "
             f"Fashion-MNIST test images. Your picture is turned into what it was trained on: "
             f"grayscale, light on black, cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}."
         )

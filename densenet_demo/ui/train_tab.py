@@ -15,7 +15,7 @@ from typing import NamedTuple
 import gradio as gr
 
 from ..architecture.config import DenseNetConfig
-from ..architecture.report import human
+from ..architecture.report import count, human
 from ..architecture.share import read_config, to_query
 from ..inference.card import ModelCard
 from ..inference.runs import Run, is_run_id, saved_run, saved_runs
@@ -263,7 +263,7 @@ def plan_sentence(plan: TrainingPlan, budget: Budget, refusal: str = "") -> str:
     size = (
         f"{summary.total_params:,} parameters, {human(summary.macs)} MACs per image; about "
         f"{_duration(plan.seconds)} here for {budget.train_images:,} images × "
-        f"{budget.epochs} epoch(s)"
+        f"{count(budget.epochs, 'epoch')}"
     )
     if plan.variant_reason:
         text = (
