@@ -47,7 +47,7 @@ RUNS = [
         (4, 20),
         False,
     ),
-    ("fashion, 28×28×1, XLA (the trainer's default)", PRESETS["fashion"], (16, 80), True),
+    ("fashion, 28×28×1, XLA (the trainer's former default)", PRESETS["fashion"], (16, 80), True),
 ]
 OPTIMIZER_RUN = RUNS[3]  # the most weights: the optimizer's state shows most
 XLA_BC100 = ("densenet-bc-100, 32×32×3, XLA", PRESETS["densenet-bc-100"], (8, 40), True)
