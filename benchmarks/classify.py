@@ -39,10 +39,15 @@ def forward_paths(service: ClassifyService) -> dict[str, float]:
     import tensorflow as tf
 
     classifier = service.classifier
-    image = classifier.standardise(np.zeros((1, 28, 28), np.uint8))
+    pixels = np.zeros((1, 28, 28), np.uint8)
+    image = classifier.standardise(pixels)
     compiled = tf.function(lambda x: classifier.model(x, training=False))
+    mirror = "with" if classifier.card.mirror_averaged else "without"
     return {
         "LiteRT forward (the app's path)": median_ms(lambda: classifier._forward(image)),
+        f"the app's forward ({mirror} the mirror image)": median_ms(
+            lambda: classifier.forward(pixels)
+        ),
         "compiled tf.function forward": median_ms(lambda: compiled(image).numpy()),
         "model.predict": median_ms(lambda: classifier.model.predict(image, verbose=0), 50),
         "server predict (decode + preprocess + forward + top-k)": median_ms(
@@ -71,8 +76,8 @@ def imagenet_classifier() -> tuple[Classifier, str]:
     """DenseNet-121 with Keras' weights where they can be had without a download, else with
     random weights (Keras' initialisers): the time of a forward pass does not depend on them."""
     from densenet_demo.architecture.keras_model import build_model
-    from densenet_demo.architecture.presets import PRESETS
     from densenet_demo.inference.imagenet import OFFLINE_VARIABLE, imagenet_card
+    from densenet_demo.inference.litert import LiteRTForward, convert
 
     os.environ[OFFLINE_VARIABLE] = "1"
     try:
@@ -81,8 +86,11 @@ def imagenet_classifier() -> tuple[Classifier, str]:
             "Keras' ImageNet weights",
         )
     except ValueError:
-        model = build_model(PRESETS["densenet121"], name="densenet121")
-        return Classifier(model, imagenet_card("densenet121")), "random weights"
+        card = imagenet_card("densenet121")
+        model = build_model(card.config, name="densenet121")
+        shape, classes = card.config.input_shape, card.config.num_classes
+        forward = LiteRTForward(convert(model), shape, classes)
+        return Classifier(card, forward, model=model), "random weights"
 
 
 def imagenet_paths(folder: Path) -> tuple[dict[str, tuple[float, float]], str]:

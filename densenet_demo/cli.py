@@ -256,6 +256,15 @@ def _evaluate(args: argparse.Namespace) -> int:
             classifier.model, classifier.weights_path.parent, name, args.data_dir
         )
         print(f"wrote {written} and named it in {name}.json")
+    if args.as_photos:
+        from .training.calibration import classes_as_photos
+
+        seen_as_photos = classes_as_photos(classifier, test.images)
+        print(
+            f"as photos (dark on light, RGB, 224 px, through the upload path): test accuracy "
+            f"{np.mean(seen_as_photos == test.labels):.2%}; the same class as the array for "
+            f"{np.mean(seen_as_photos == predicted):.2%}"
+        )
     return 0 if matches else 1
 
 
@@ -404,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also (re)write <name>.mistakes.npz, the misclassified test "
         "images the app's Model tab shows, and name it in the card",
+    )
+    evaluate.add_argument(
+        "--as-photos",
+        action="store_true",
+        help="also classify every test image as a photo shows it (dark on light, RGB, "
+        "224 px) through the upload path, and print that accuracy",
     )
     evaluate.set_defaults(handler=_evaluate)
 

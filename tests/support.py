@@ -4,7 +4,9 @@ user starts it. Fixtures built on these live in conftest.py."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,3 +102,15 @@ def predict_over_http(app_url: str, image_payload) -> str:
     return httpx.get(
         app_url + f"gradio_api/call/predict/{join.json()['event_id']}", timeout=HANG_GUARD_S
     ).text
+
+
+def with_mirror_average(weights_dir: Path, folder: Path, used: bool) -> Path:
+    """A copy of a trained model's folder whose card says whether predictions average the
+    mirror image's: the same weights served the other way."""
+    from densenet_demo.inference.card import ModelCard
+
+    shutil.copytree(weights_dir, folder)
+    card = ModelCard.read(folder / "fashion.json")
+    mirror = dataclasses.replace(card.mirror_average, used=used)
+    (folder / "fashion.json").write_text(dataclasses.replace(card, mirror_average=mirror).to_json())
+    return folder

@@ -20,7 +20,7 @@ from densenet_demo.architecture.training_memory import (
 )
 from densenet_demo.cli import main
 
-from support import ROOT, run_cli
+from support import ROOT, run_cli, with_mirror_average
 
 
 def test_summary_prints_the_headline_and_the_stage_table(capsys):
@@ -92,6 +92,24 @@ def test_invalid_value_prints_one_line_and_exits_non_zero():
 def test_evaluate_reproduces_the_cards_test_accuracy(tiny_weights_dir, capsys):
     assert main(["evaluate", str(tiny_weights_dir / "fashion.weights.h5")]) == 0
     assert "on 10,000 images" in capsys.readouterr().out
+
+
+def test_evaluate_predicts_as_the_cards_mirror_average_says(tiny_weights_dir, tmp_path, capsys):
+    card = json.loads((tiny_weights_dir / "fashion.json").read_text())
+    toggled = not card["mirror_average"]["used"]
+    folder = with_mirror_average(tiny_weights_dir, tmp_path / "w", toggled)
+    assert main(["evaluate", "fashion", "--weights-dir", str(folder)]) == 1
+    assert "DOES NOT MATCH" in capsys.readouterr().out
+
+
+def test_evaluate_as_photos_prints_the_upload_paths_accuracy(tiny_weights_dir, capsys):
+    assert main(["evaluate", str(tiny_weights_dir / "fashion.weights.h5"), "--as-photos"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    match = re.fullmatch(
+        r"as photos \(.*\): test accuracy ([\d.]+)%; the same class as the array for ([\d.]+)%",
+        line,
+    )
+    assert match and all(0 < float(share) <= 100 for share in match.groups())
 
 
 def test_evaluate_reports_a_card_that_does_not_match(tiny_weights_dir, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """The Model tab's figures, built from real model cards, and the misclassified test images
 shipped beside the weights."""
 
+import dataclasses
 import json
 import shutil
 
@@ -9,14 +10,16 @@ import pytest
 
 from densenet_demo.cli import main
 from densenet_demo.files import sha256_of
-from densenet_demo.inference.card import ModelCard
+from densenet_demo.inference.card import MirrorAverage, ModelCard
 from densenet_demo.inference.classifier import WEIGHTS_DIR
 from densenet_demo.inference.mistakes import confusion_matrix, load_mistakes
 from densenet_demo.training.data import load_fashion_mnist
+from densenet_demo.ui.classify_tab import describe
 from densenet_demo.ui.model_charts import (
     ANCHORS,
     accuracy_figure,
     confusion_figure,
+    headline_markdown,
     per_class_figure,
     training_curves_figure,
 )
@@ -77,6 +80,18 @@ def test_training_curves_plot_loss_and_accuracy_of_every_epoch(card):
     for trace, key in zip(traces, ["loss", "val_loss", "accuracy", "val_accuracy"]):
         assert list(trace.x) == epochs
         assert list(trace.y) == [row[key] for row in card.history]
+
+
+def test_model_and_classify_tabs_say_whether_predictions_average_the_mirror_image(card):
+    text = headline_markdown(card)
+    assert f"**{card.test_accuracy:.2%} test accuracy**" in text
+    assert ("averaged with its mirror image's" in text) == card.mirror_averaged
+    mirrored = dataclasses.replace(
+        card, mirror_average=MirrorAverage(True, 5000, accuracy_alone=0.9, accuracy_averaged=0.91)
+    )
+    assert "(validation accuracy 90.00% → 91.00%, so chosen)" in headline_markdown(mirrored)
+    assert ("mirrored left to right" in describe(card)) == card.mirror_averaged
+    assert "mirrored left to right, the two averaged" in describe(mirrored)
 
 
 def test_export_ships_exactly_the_misclassified_test_images(tiny_weights_dir, test_set):

@@ -33,6 +33,34 @@ class Preprocessing:
     std: float | tuple[float, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class MirrorAverage:
+    """Whether the model's probabilities are averaged with those of the picture's left-right
+    mirror image (the training flipped half its images), and the validation accuracies it was
+    chosen by, at export: used only where it raised accuracy on the held-out training images,
+    never chosen on the test set."""
+
+    used: bool
+    validation_images: int
+    accuracy_alone: float
+    accuracy_averaged: float
+
+    @classmethod
+    def from_dict(cls, values: Any) -> MirrorAverage:
+        """`ValueError` (with no message of its own) unless the card's values fit."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        if not isinstance(values, dict) or set(values) != set(names):
+            raise ValueError("")
+        if not isinstance(values["used"], bool):
+            raise ValueError("")
+        return cls(
+            values["used"],
+            _integer(values["validation_images"]),
+            _fraction(values["accuracy_alone"]),
+            _fraction(values["accuracy_averaged"]),
+        )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelCard:
     """A model's card, field for field as it is stored (JSON, beside the weights)."""
@@ -64,6 +92,8 @@ class ModelCard:
     mistakes_file: str | None = None  # the misclassified test images, beside the card
     mistakes_sha256: str | None = None
     domain_check: DomainCheck | None = None  # flags uploads unlike the training data
+    # Predictions (and the test figures above) averaged with the mirror image's, or not:
+    mirror_average: MirrorAverage | None = None
     # The network converted to LiteRT (`inference.litert`), beside the card: served without
     # TensorFlow, so the app starts in seconds.
     litert_file: str | None = None
@@ -144,6 +174,11 @@ class ModelCard:
                     f"{self.config.input_shape[-1]} channels"
                 )
 
+    @property
+    def mirror_averaged(self) -> bool:
+        """Whether predictions average the picture's probabilities with its mirror image's."""
+        return self.mirror_average is not None and self.mirror_average.used
+
     @classmethod
     def read(cls, path: Path) -> ModelCard:
         """`from_json` of a card file."""
@@ -158,7 +193,7 @@ class ModelCard:
                 continue
             if isinstance(value, DenseNetConfig):
                 value = value.to_dict()
-            elif isinstance(value, DomainCheck):
+            elif isinstance(value, (DomainCheck, MirrorAverage)):
                 value = dataclasses.asdict(value)
             elif isinstance(value, Preprocessing):
                 value = {
@@ -301,6 +336,12 @@ _SCHEMA: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
         DomainCheck.from_dict,
         "an object with threshold, validation_images, clothing_flagged, photos_flagged, "
         "caught, statistics_file and statistics_sha256",
+        False,
+    ),
+    "mirror_average": (
+        MirrorAverage.from_dict,
+        "an object with used (true or false), validation_images, accuracy_alone and "
+        "accuracy_averaged",
         False,
     ),
     "litert_file": (_text, "a file name", False),

@@ -25,8 +25,9 @@ class Classifier:
     """`predict(image, top_k)` for one upload, `predict_batch(images)` for dataset arrays.
 
     The network runs on LiteRT (`forward`: pooled features and class probabilities in one
-    pass). The Keras model, which only gradients (Grad-CAM) and training need, is built on
-    first use of `model`: a converted model is served without importing TensorFlow.
+    pass, averaged with the mirror image's where the card's `mirror_average` says). The Keras
+    model, which only gradients (Grad-CAM) and training need, is built on first use of
+    `model`: a converted model is served without importing TensorFlow.
     """
 
     def __init__(
@@ -51,7 +52,7 @@ class Classifier:
         self._model = model
         self._building = threading.Lock()
         self.domain = load_statistics(card, weights_path.parent) if weights_path else None
-        self._forward(np.zeros((1, *self.input_shape), np.float32))  # warm up
+        self.forward(np.zeros((1, *self.input_shape), np.uint8))  # warm up
 
     @property
     def model(self):
@@ -88,7 +89,12 @@ class Classifier:
                 f"images of dtype {images.dtype} and shape {images.shape} are not "
                 f"supported: give uint8 {allowed}"
             )
-        return self._forward(self.standardise(images))
+        standardised = self.standardise(images)
+        if not self.card.mirror_averaged:
+            return self._forward(standardised)
+        # The picture and its left-right mirror in one pass, as the card's figures were made.
+        both = self._forward(np.concatenate([standardised, standardised[:, :, ::-1]]))
+        return tuple((outputs[: len(images)] + outputs[len(images) :]) / 2 for outputs in both)
 
     def model_input(self, image) -> np.ndarray:
         """The uint8 picture the model sees for an upload (path, bytes, PIL, array): 28x28

@@ -132,6 +132,14 @@ def as_photo(image: np.ndarray) -> Image.Image:
     return Image.merge("RGB", (grey, grey, grey))
 
 
+def classes_as_photos(classifier: Classifier, images: np.ndarray) -> np.ndarray:
+    """The class the model names for each Fashion-MNIST image shown as a photo
+    (`as_photo`), through the upload path: how much of its accuracy survives the way people's
+    pictures reach it."""
+    pictures = np.stack([classifier.model_input(as_photo(image)) for image in images])
+    return classifier.predict_batch(pictures).argmax(axis=1)
+
+
 def features_of(classifier: Classifier, pictures: list[Image.Image]) -> np.ndarray:
     """The pooled features of each picture, through the upload path."""
     return classifier.features_batch(np.stack([classifier.model_input(p) for p in pictures]))

@@ -15,17 +15,39 @@ import numpy as np
 from ..architecture.config import DenseNetConfig
 from ..architecture.summary import summarize
 from ..files import sha256_of, write_atomically
-from ..inference.card import ModelCard
+from ..inference.card import MirrorAverage, ModelCard
 from ..inference.feature_reuse import feature_reuse, reuse_matrices
 from ..inference.litert import convert
 from ..inference.mistakes import confusion_matrix, find_mistakes, mistakes_bytes
-from .data import CLASS_NAMES, Split, load_fashion_mnist
+from .data import CLASS_NAMES, Split, load_fashion_mnist, train_validation_split
 from .trainer import PIXEL_MEAN, PIXEL_STD, TrainSettings, evaluation_dataset, kernel_note
 
 
-def predict_classes(model, test: Split) -> np.ndarray:
-    """The class `model` gives each image of `test`, computed the one way the card's are."""
-    return model.predict(evaluation_dataset(test), verbose=0).argmax(axis=1)
+def _mirrored(split: Split) -> Split:
+    return Split(split.images[:, :, ::-1], split.labels)
+
+
+def probabilities(model, split: Split, mirror_average: bool = False) -> np.ndarray:
+    """The class probabilities `model` gives each image of `split`, computed the one way the
+    card's figures are: averaged with the left-right mirror image's when `mirror_average`."""
+    alone = model.predict(evaluation_dataset(split), verbose=0)
+    return (alone + probabilities(model, _mirrored(split))) / 2 if mirror_average else alone
+
+
+def choose_mirror_average(model, validation: Split) -> MirrorAverage:
+    """Average with the mirror image only if that raises accuracy on the held-out validation
+    images (the test set is never used to choose)."""
+    alone = probabilities(model, validation)
+    averaged = (alone + probabilities(model, _mirrored(validation))) / 2
+    accuracy_alone, accuracy_averaged = (
+        float(np.mean(p.argmax(axis=1) == validation.labels)) for p in (alone, averaged)
+    )
+    return MirrorAverage(
+        used=accuracy_averaged > accuracy_alone,
+        validation_images=len(validation.labels),
+        accuracy_alone=accuracy_alone,
+        accuracy_averaged=accuracy_averaged,
+    )
 
 
 def test_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
@@ -48,18 +70,22 @@ def export(
     weights_dir: Path,
     data_dir: str | None = None,
 ) -> Path:
-    """Evaluate on the test set once, then write weights, misclassified test images and model
-    card, each atomically."""
+    """Choose on the validation images whether predictions average the mirror image's
+    (`choose_mirror_average`), evaluate on the test set once, then write weights,
+    misclassified test images and model card, each atomically."""
     import tensorflow as tf
 
     from ..architecture.keras_model import build_model
 
-    test = load_fashion_mnist(data_dir)["test"]
+    data = load_fashion_mnist(data_dir)
+    test = data["test"]
     shipped = build_model(config, name=settings.name)  # no optimizer: half the file size
     shipped.set_weights(model.get_weights())
     # Tested as shipped: under tf.distribute each replica keeps its own BatchNorm statistics
     # (Keras 3), so the trained model's predictions would mix replicas the file lacks.
-    predicted = predict_classes(shipped, test)
+    _, validation = train_validation_split(data["train"], settings.validation_size, settings.seed)
+    mirror = choose_mirror_average(shipped, validation)
+    predicted = probabilities(shipped, test, mirror.used).argmax(axis=1)
     report = test_report(test.labels, predicted)
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{settings.name}.weights.h5"
@@ -93,18 +119,29 @@ def export(
         "train_seconds": round(meta["train_seconds"]),
         "hardware": {
             "machine": platform.machine(),
-            "processor": platform.processor(),
+            "processor": processor_name(),
             "cpu_count": os.cpu_count(),
             "tensorflow": tf.__version__,
         },
         "weights_file": weights_path.name,
         "weights_sha256": sha256_of(weights_path),
         **save_mistakes(weights_dir, settings.name, test, predicted),
+        "mirror_average": dataclasses.asdict(mirror),
         **save_serving_files(shipped, config, weights_dir, settings.name),
     }
     # Read back as any reader will: a card that would be refused is never written.
     write_card(card_path, ModelCard.from_json(json.dumps(values), card_path))
     return weights_path
+
+
+def processor_name() -> str:
+    """The CPU's model name: `platform.processor()` is empty on Linux, /proc/cpuinfo has it."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor()
 
 
 def write_card(path: Path, card: ModelCard) -> None:
@@ -152,7 +189,7 @@ def write_mistakes(model, weights_dir: Path, name: str, data_dir: str | None = N
     card_path = Path(weights_dir) / f"{name}.json"
     card = ModelCard.read(card_path)
     test = load_fashion_mnist(data_dir)["test"]
-    predicted = predict_classes(model, test)
+    predicted = probabilities(model, test, card.mirror_averaged).argmax(axis=1)
     confusion = test_report(test.labels, predicted)["confusion_matrix"]
     if tuple(map(tuple, confusion)) != card.confusion_matrix:
         raise ValueError(

@@ -285,14 +285,21 @@ def describe(card: ModelCard) -> str:
             f"{card.test_images:,} "
             f"Fashion-MNIST test images. Your picture is turned into what it was trained on: "
             f"grayscale, light on black, cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}."
+            f"{_mirrored(card)}"
         )
     return (
         f"Upload a photo of a clothing item, shoe or bag. The model is this project's "
         f"DenseNet ({card.params:,} parameters) trained on Fashion-MNIST: "
         f"{card.test_accuracy:.2%} accuracy on its {card.test_images:,} test images. "
         f"Your picture is turned into what it was trained on: grayscale, light on black, "
-        f"cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}."
+        f"cropped and centred, {FASHION_SIZE}×{FASHION_SIZE}.{_mirrored(card)}"
     )
+
+
+def _mirrored(card: ModelCard) -> str:
+    if not card.mirror_averaged:
+        return ""
+    return " It is classified as it is and mirrored left to right, the two averaged."
 
 
 def example_images(folder: Path) -> list[str]:

@@ -41,13 +41,20 @@ FEATURE_REUSE_HOW_TO_READ = (
 
 
 def headline_markdown(card: ModelCard) -> str:
-    """One line: test accuracy, size, and how it was trained."""
+    """One line: test accuracy, size, how it was trained and how it predicts."""
     hours = card.train_seconds / 3600
+    mirror = card.mirror_average
+    averaged = (
+        f" Each picture's probabilities are averaged with its mirror image's (validation "
+        f"accuracy {mirror.accuracy_alone:.2%} → {mirror.accuracy_averaged:.2%}, so chosen)."
+        if card.mirror_averaged
+        else ""
+    )
     return (
         f"**{card.test_accuracy:.2%} test accuracy** on {card.test_images:,} "
         f"Fashion-MNIST test images · {card.params:,} parameters · {card.epochs} "
         f"epochs ({hours:.1f} h of training) · validation accuracy "
-        f"{card.final_val_accuracy:.2%} ({card.validation})."
+        f"{card.final_val_accuracy:.2%} ({card.validation}).{averaged}"
     )
 
 
