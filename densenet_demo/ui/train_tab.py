@@ -38,6 +38,7 @@ from .explore_tab import show_config
 from .hosting import TRAIN_CONCURRENCY
 from .train_views import (
     compare_runs,
+    duration_words,
     live_curves_figure,
     progress_fraction,
     progress_markdown,
@@ -252,17 +253,12 @@ def _budget(values: tuple) -> Budget:
         raise ui_error(error) from None
 
 
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
 def plan_sentence(plan: TrainingPlan, budget: Budget, refusal: str = "") -> str:
     """What a click on Train will do, in one or two sentences."""
     summary = plan.summary
     size = (
         f"{summary.total_params:,} parameters, {human(summary.macs)} MACs per image; about "
-        f"{_duration(plan.seconds)} here for {budget.train_images:,} images × "
+        f"{duration_words(plan.seconds)} here for {budget.train_images:,} images × "
         f"{count(budget.epochs, 'epoch')}"
     )
     if plan.variant_reason:

@@ -76,8 +76,9 @@ def duration_text(seconds: float) -> str:
     return f"{minutes // 60}:{minutes % 60:02d} h"
 
 
-def remaining_text(seconds: float) -> str:
-    """'40 s', '1 min 20 s', '2 h 05 min': a countdown people read at a glance."""
+def duration_words(seconds: float) -> str:
+    """'40 s', '1 min 20 s', '2 h 05 min': a duration in a sentence, read at a glance (tables
+    use `duration_text`)."""
     seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -192,7 +193,7 @@ def progress_markdown(state: JobState) -> str:
     if state.state == "queued":
         ahead = state.queue_position
         head = f"Waiting: {ahead} job{'s' if ahead != 1 else ''} ahead of yours"
-        head += f" · yours will take about {remaining_text(state.estimate_seconds)}"
+        head += f" · yours will take about {duration_words(state.estimate_seconds)}"
     elif state.state == "starting":
         head = "Starting the worker…"
     elif state.state in ("training", "stopping") and state.epoch:
@@ -203,7 +204,7 @@ def progress_markdown(state: JobState) -> str:
         if state.images_per_second:
             parts.append(f"{state.images_per_second:,.0f} images/s")
         if state.seconds_left is not None and state.state == "training":
-            parts.append(f"about {remaining_text(state.seconds_left)} left")
+            parts.append(f"about {duration_words(state.seconds_left)} left")
         head = " · ".join(parts)
     lines = [line for line in (head, state.message) if line]
     return "  \n".join(lines) or state.state.capitalize()
