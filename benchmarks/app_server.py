@@ -13,7 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -61,8 +63,9 @@ def run(http: httpx.Client, url: str, api_name: str, data: list) -> list:
     return response.json()["data"]
 
 
-def call(http: httpx.Client, url: str, api_name: str, data: list) -> list:
-    """Call a queued event: join the queue, then read its event stream to the result."""
+def events(http: httpx.Client, url: str, api_name: str, data: list) -> Iterator[tuple[str, Any]]:
+    """Call a queued event: join the queue, then yield (event, payload) from its event stream
+    ("generating" for each update, then "complete" or "error")."""
     joined = http.post(f"{url}gradio_api/call/{api_name}", json={"data": data})
     if joined.status_code != 200:
         raise CallFailed(f"/{api_name}: HTTP {joined.status_code} {joined.text[:200]}")
@@ -72,11 +75,17 @@ def call(http: httpx.Client, url: str, api_name: str, data: list) -> list:
         for line in stream.iter_lines():
             if line.startswith("event: "):
                 event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event in ("complete", "error"):
-                payload = json.loads(line.removeprefix("data: "))
-                if event == "error":
-                    raise CallFailed(f"/{api_name}: {payload}")
-                return payload
+            elif line.startswith("data: "):
+                yield event, json.loads(line.removeprefix("data: "))
+
+
+def call(http: httpx.Client, url: str, api_name: str, data: list) -> list:
+    """Call a queued event and return its result."""
+    for event, payload in events(http, url, api_name, data):
+        if event == "error":
+            raise CallFailed(f"/{api_name}: {payload}")
+        if event == "complete":
+            return payload
     raise CallFailed(f"/{api_name}: the event stream ended without a result")
 
 

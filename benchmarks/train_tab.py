@@ -270,29 +270,20 @@ class TrainFollower:
         self.thread.start()
 
     def _follow(self) -> None:
-        import json
-
         import httpx
+
+        from app_server import events
 
         try:
             with httpx.Client(timeout=None) as http:
-                joined = http.post(f"{self.url}gradio_api/call/train", json={"data": self.data})
-                joined.raise_for_status()
-                event_id = joined.json()["event_id"]
-                event = None
-                with http.stream("GET", f"{self.url}gradio_api/call/train/{event_id}") as stream:
-                    for line in stream.iter_lines():
-                        if line.startswith("event: "):
-                            event = line.removeprefix("event: ")
-                        elif line.startswith("data: ") and event in ("generating", "complete"):
-                            payload = json.loads(line.removeprefix("data: "))
-                            if payload:
-                                self.latest = payload[0]
-                                self.first_seen.setdefault(
-                                    self.latest["state"], time.perf_counter() - self.started
-                                )
-                        elif line.startswith("data: ") and event == "error":
-                            self.error = line.removeprefix("data: ")
+                for event, payload in events(http, self.url, "train", self.data):
+                    if event == "error":
+                        self.error = str(payload)
+                    elif event in ("generating", "complete") and payload:
+                        self.latest = payload[0]
+                        self.first_seen.setdefault(
+                            self.latest["state"], time.perf_counter() - self.started
+                        )
         except Exception as failure:  # reported with the figures
             self.error = f"{type(failure).__name__}: {failure}"
 
