@@ -180,6 +180,7 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .inference.card import ModelCard
     from .training.budget import fit_to_data
     from .training.distribute import distribution_strategy, is_chief, wait_for_every_worker
     from .training.export import export
@@ -209,7 +210,16 @@ def _train(args: argparse.Namespace) -> None:
     strategy = distribution_strategy()
     if is_chief(strategy):
         path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
-        print(f"wrote {path} and {path.with_name(settings.name + '.json')}")
+        card_path = path.with_name(settings.name + ".json")
+        print(f"wrote {path} and {card_path}")
+        card = ModelCard.read(card_path)
+        mirror = card.mirror_average
+        print(
+            f"validation accuracy {mirror.accuracy_alone:.2%} alone, "
+            f"{mirror.accuracy_averaged:.2%} averaged with the mirror image: test accuracy "
+            f"{card.test_accuracy:.2%} on {card.test_images:,} images, predicted "
+            f"{'with' if mirror.used else 'without'} it"
+        )
     else:
         print("trained as a worker of a multi-machine run: the chief exports the model")
     wait_for_every_worker(strategy)

@@ -230,3 +230,10 @@ def test_train_fits_any_configuration_to_fashion_mnist(tmp_path):
     assert re.fullmatch(r"epoch 1/1: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, "
                         r"val_accuracy [\d.]+ \(\d+ img/s\); done", epoch_line)  # fmt: skip
     assert "\x1b" not in result.stdout and "\b" not in result.stdout
+    card = json.loads((tmp_path / "weights" / "densenet-custom.json").read_text())
+    mirror = "with" if card["mirror_average"]["used"] else "without"
+    assert result.stdout.splitlines()[-1] == (
+        f"validation accuracy {card['mirror_average']['accuracy_alone']:.2%} alone, "
+        f"{card['mirror_average']['accuracy_averaged']:.2%} averaged with the mirror image: test "
+        f"accuracy {card['test_accuracy']:.2%} on 10,000 images, predicted {mirror} it"
+    )
