@@ -29,7 +29,7 @@ def sample():
 
 
 def test_card_meets_the_bar(shipped):
-    assert shipped.card.test_accuracy >= 0.935
+    assert shipped.card.test_accuracy >= 0.95
     assert shipped.card.params <= 800_000
     assert (WEIGHTS_DIR / "fashion.weights.h5").stat().st_size < 10_000_000
 
