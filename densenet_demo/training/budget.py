@@ -63,7 +63,7 @@ BUDGET_CONTROLS = (TRAIN_IMAGES, EPOCHS, TRAIN_BATCH_SIZE, LEARNING_RATE)
 OVERHEAD_S_PER_IMAGE = 0.27e-3
 TRAIN_MACS_PER_S = 13e9
 START_S = 12  # worker start, data, model build and the first step's tracing
-FINISH_S = 8  # the test set once, the converted model and the card (plus the mirror choice)
+FINISH_S = 8  # the test set once, the converted model and the card
 # Random erasing regularises long schedules; in a few epochs it only slows learning (the
 # first run's 2 epochs: 82.4% validation accuracy with it, 83.2% without).
 ERASE_FROM_EPOCHS = 10
