@@ -87,9 +87,14 @@ def test_model_and_classify_tabs_say_whether_predictions_average_the_mirror_imag
     assert f"**{card.test_accuracy:.2%} test accuracy**" in text
     assert ("averaged with its mirror image's" in text) == card.mirror_averaged
     mirrored = dataclasses.replace(
-        card, mirror_average=MirrorAverage(True, 5000, accuracy_alone=0.9, accuracy_averaged=0.91)
+        card,
+        final_val_accuracy=0.4321,
+        mirror_average=MirrorAverage(True, 5000, accuracy_alone=0.123, accuracy_averaged=0.91),
     )
-    assert "(validation accuracy 90.00% → 91.00%, so chosen)" in headline_markdown(mirrored)
+    text = headline_markdown(mirrored)
+    assert "which raised validation accuracy to 91.00%: the app predicts that way." in text
+    assert "12.30%" not in text  # the accuracy without the mirror: final_val_accuracy, once
+    assert text.count("43.21%") == 1
     assert ("mirrored left to right" in describe(card)) == card.mirror_averaged
     assert "mirrored left to right, the two averaged" in describe(mirrored)
 

@@ -136,13 +136,18 @@ def classes_as_photos(classifier: Classifier, images: np.ndarray) -> np.ndarray:
     """The class the model names for each Fashion-MNIST image shown as a photo
     (`as_photo`), through the upload path: how much of its accuracy survives the way people's
     pictures reach it."""
-    pictures = np.stack([classifier.model_input(as_photo(image)) for image in images])
-    return classifier.predict_batch(pictures).argmax(axis=1)
+    photos = [as_photo(image) for image in images]
+    return classifier.predict_batch(_uploaded(classifier, photos)).argmax(axis=1)
 
 
 def features_of(classifier: Classifier, pictures: list[Image.Image]) -> np.ndarray:
     """The pooled features of each picture, through the upload path."""
-    return classifier.features_batch(np.stack([classifier.model_input(p) for p in pictures]))
+    return classifier.features_batch(_uploaded(classifier, pictures))
+
+
+def _uploaded(classifier: Classifier, pictures: list[Image.Image]) -> np.ndarray:
+    """The model inputs of `pictures` as uploads, stacked into one batch."""
+    return np.stack([classifier.model_input(picture) for picture in pictures])
 
 
 def _splits(classifier: Classifier, data_dir: str | None) -> tuple[Split, Split]:

@@ -43,10 +43,12 @@ FEATURE_REUSE_HOW_TO_READ = (
 def headline_markdown(card: ModelCard) -> str:
     """One line: test accuracy, size, how it was trained and how it predicts."""
     hours = card.train_seconds / 3600
-    mirror = card.mirror_average
+    # The validation accuracy without the mirror is the one above (final_val_accuracy): shown
+    # once, not again from the card's mirror_average.
     averaged = (
-        f" Each picture's probabilities are averaged with its mirror image's (validation "
-        f"accuracy {mirror.accuracy_alone:.2%} → {mirror.accuracy_averaged:.2%}, so chosen)."
+        f" Each picture's probabilities are averaged with its mirror image's, which raised "
+        f"validation accuracy to {card.mirror_average.accuracy_averaged:.2%}: the app predicts "
+        f"that way."
         if card.mirror_averaged
         else ""
     )
