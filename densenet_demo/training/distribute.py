@@ -4,7 +4,7 @@ machines (MultiWorkerMirroredStrategy, through the `TF_CONFIG` environment varia
 Across machines every worker builds the same global batches and keeps its own slice of
 each: tf.data's AUTO shard policy finds no files in the trainer's in-memory dataset and
 shards by data after `fit` has split each batch per replica, so a step covers one global
-batch, as on one machine (tests/test_train_multiworker.py checks the weights match).
+batch, as on one machine (tests/app/test_train_multiworker.py checks the weights match).
 """
 
 from __future__ import annotations

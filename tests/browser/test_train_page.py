@@ -10,7 +10,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, component, fits_the_width, opened
+from test_page import ARTIFACTS, component, fits_the_width, opened
 
 from densenet_demo.architecture.report import count
 from densenet_demo.training.data import CLASS_NAMES

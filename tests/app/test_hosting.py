@@ -72,7 +72,7 @@ def test_uploads_are_capped_and_errors_hide_internals(default_app):
     assert config["max_file_size"] == MAX_FILE_BYTES
     assert config["show_error"] is False  # an unexpected exception is not echoed to callers
     # The MCP server's tools are the documented endpoints, no more (GRADIO_MCP_SERVER=False
-    # turns it off: tests/test_mcp.py).
+    # turns it off: tests/app/test_mcp.py).
     assert config["mcp_server"] is True
 
 

@@ -15,7 +15,9 @@ from densenet_demo.inference.runs import (
     saved_runs,
 )
 
-SHIPPED_CARD = json.loads((runs.Path(__file__).parents[1] / "weights" / "fashion.json").read_text())
+from support import ROOT
+
+SHIPPED_CARD = json.loads((ROOT / "weights" / "fashion.json").read_text())
 
 
 def make_run(root, run_id, epochs=2, given=2):

@@ -131,7 +131,7 @@ def test_keras_builds_above_the_limits_are_refused_before_any_keras_work(blocks,
         return  # e.g. too small for that many transitions: explore's tests cover the message
     refusal = summarize(config).build_refusal()
     if refusal is None:
-        return  # within the limits: building it is test_app_explore's business
+        return  # within the limits: building it is test_explore_api's business
     with pytest.raises(
         gr.Error, match="Not built: model too large to build here: .* exceeds the limit of"
     ):
