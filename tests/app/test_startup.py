@@ -19,6 +19,7 @@ from support import EXAMPLE, ROOT, launch_app, predict_over_http, stop
 LOADED_TENSORFLOW = "_pywrap_tensorflow_internal"  # TensorFlow's native library, once imported
 
 
+@pytest.mark.slow  # then builds the Keras model, in a child process
 def test_the_shipped_model_predicts_without_importing_tensorflow():
     script = f"""
 import sys

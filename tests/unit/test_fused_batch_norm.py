@@ -15,6 +15,8 @@ from densenet_demo.training.trainer import (
     train,
 )
 
+pytestmark = pytest.mark.slow  # builds and trains Keras models
+
 SMALL = dataclasses.replace(PRESETS["fashion"], block_layers=(2, 2), growth_rate=6, init_features=8)
 
 
