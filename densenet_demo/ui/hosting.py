@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
@@ -43,7 +41,6 @@ BUILD_CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "keras"}
 # Training followers (the page's and /train's) wait on the one job training and the queue;
 # each holds a thread, mostly asleep. The jobs themselves run one at a time in a worker.
 TRAIN_CONCURRENCY = {"concurrency_limit": 16, "concurrency_id": "train"}
-OVERRIDES = Path(__file__).resolve().parents[2] / "requirements-overrides.txt"
 
 try:  # glibc's; elsewhere (macOS, musl) memory is left to the allocator
     _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
@@ -134,47 +131,6 @@ def cache_cleanup() -> tuple[int, int]:
     example images are never removed."""
     ttl = cache_ttl_s()
     return min(ttl, MAX_CLEANUP_INTERVAL_S), ttl
-
-
-def pins(requirements: Path) -> list[tuple[str, str]]:
-    """(package, pinned version, or "" when not pinned to one) for each requirement in a pip
-    requirements file; options such as `-r` are skipped."""
-    found = []
-    for line in requirements.read_text().splitlines():
-        requirement = line.split("#")[0].strip()
-        if requirement and not requirement.startswith("-"):
-            package, _, pinned = requirement.partition("==")
-            package = package.partition("[")[0]  # gradio[mcp]: the extra is not a package
-            found.append((package.strip(), pinned.strip()))
-    return found
-
-
-def installed_version(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def override_warnings(overrides: Path = OVERRIDES) -> list[str]:
-    """One line per security pin in requirements-overrides.txt that this environment lacks:
-    a host that installs requirements.txt alone (a Space built with `sdk: gradio` does) runs
-    the older release, and its log should say so."""
-    if not overrides.is_file():  # an installed package: pip resolved its own dependencies
-        return []
-    lines = []
-    for package, pinned in pins(overrides):
-        installed = installed_version(package)
-        if installed != pinned:
-            found = (
-                f"{package} {installed} is installed"
-                if installed
-                else f"{package} is not installed"
-            )
-            lines.append(
-                f"{found}, not {pinned}: run pip install -r {overrides.name} (it says why)."
-            )
-    return lines
 
 
 def mcp_server_enabled() -> bool:

@@ -11,13 +11,14 @@ import sys
 
 import gradio as gr
 
+from ..dependencies import override_warnings
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.service import DEFAULT_MODEL, ModelRegistry
 from ..training.budget import training_limits
 from ..training.jobs import TrainingJobs
 from . import agent_tools, classify_tab, explore_tab, gradio_fixes, model_tab, train_tab
 from .components import Blocks
-from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options, override_warnings
+from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options
 
 INTRO = """# DenseNet Explorer
 Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))

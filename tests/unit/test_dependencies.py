@@ -3,7 +3,7 @@ pick (one install step skipped) fails here, and the app says so in its log."""
 
 import pytest
 
-from densenet_demo.ui.hosting import installed_version, override_warnings, pins
+from densenet_demo.dependencies import installed_version, override_warnings, pins
 
 from support import ROOT
 
@@ -32,4 +32,25 @@ def test_the_app_warns_when_a_security_pin_is_not_installed(tmp_path):
         "requirements-overrides.txt (it says why).",
         "no-such-package is not installed, not 1.0: run pip install -r "
         "requirements-overrides.txt (it says why).",
+    ]
+
+
+def test_pins_read_extras_markers_comments_and_options_as_pip_does(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        "# a comment\n"
+        "-r other.txt\n"
+        "--index-url https://example.org/simple\n"
+        "gradio[mcp]==6.31.0  # the extra is not a package\n"
+        "Pillow == 13.0.0\n"
+        "keras>=3\n"
+        "numpy==2.*\n"
+        'tensorflow==2.21.0; python_version < "3"\n'
+        "\n"
+    )
+    assert pins(requirements) == [
+        ("gradio", "6.31.0"),
+        ("Pillow", "13.0.0"),
+        ("keras", ""),
+        ("numpy", ""),
     ]
