@@ -3,8 +3,10 @@ the shipped model and example images inside the installed package."""
 
 import json
 import shutil
+import site
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +29,7 @@ def installed(tmp_path_factory):
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     install = subprocess.run(
         [venv / "bin" / "pip", "install", "--no-deps", "--quiet", str(source)],
         capture_output=True,
@@ -35,8 +37,24 @@ def installed(tmp_path_factory):
         check=False,
     )
     assert install.returncode == 0, install.stdout + install.stderr
+    see_running_site_packages(venv)  # after pip: its isolated build must not see them
     shutil.rmtree(source)  # the installed package must not lean on the copy
     return venv / "bin" / "densenet-explorer", root
+
+
+def see_running_site_packages(venv):
+    """Let `venv` import what this interpreter imports. Not `--system-site-packages`: that
+    shows the base Python's packages, which under a venv (as the README sets up) lack ours.
+    A .pth line starting with `import` runs at start-up; `addsitedir` also reads the .pth files
+    there, and appends: the venv's own packages still come first."""
+    purelib = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    folders = "; ".join(f"site.addsitedir({folder!r})" for folder in site.getsitepackages())
+    (Path(purelib) / "running-python.pth").write_text(f"import site; {folders}\n")
 
 
 def run(command, cwd, *arguments):
