@@ -256,7 +256,7 @@ def same_epochs_accuracy(config, images: int, epochs: int) -> None:
         settings = TrainSettings(
             name="bench",
             epochs=epochs,
-            train_limit=images,
+            train_images=images,
             erase_probability=0.0 if epochs < 10 else TrainSettings.erase_probability,
             **changes,
         )

@@ -198,7 +198,7 @@ def _train(args: argparse.Namespace) -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
-        train_limit=args.train_limit,
+        train_images=args.train_images or None,  # (0: all, as --train-limit 0 was)
         xla=args.xla,
         fused_batch_norm=args.fused_batch_norm,
         validation_size=args.validation_size,
@@ -400,12 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
         "here; the same training up to rounding, so a run may resume with the other choice)",
     )
     train.add_argument(
-        "--train-limit", type=int, default=0, help="use only this many training images (quick runs)"
+        "--train-images",
+        "--train-limit",
+        type=int,
+        help="train on only this many of the images not held out (quick runs; default: all)",
     )
     train.add_argument(
         "--validation-size",
         type=int,
-        default=5000,
+        default=TrainSettings.validation_size,
         help="training images held out for validation (never the test set)",
     )
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")

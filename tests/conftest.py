@@ -69,7 +69,7 @@ def tiny_weights_dir(tmp_path_factory):
         PRESETS["fashion"], block_layers=(1, 1), growth_rate=4, init_features=8
     )
     settings = TrainSettings(
-        name="fashion", epochs=1, batch_size=64, train_limit=640, validation_size=200
+        name="fashion", epochs=1, batch_size=64, train_images=640, validation_size=200
     )
     model, meta = train(config, settings, root / "run", log=lambda *_: None)
     export(model, config, settings, meta, root / "weights")

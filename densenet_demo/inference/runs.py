@@ -65,16 +65,11 @@ def run_folder(run_id, root: Path | None = None) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """A saved run: its id, folder and model card."""
+    """A saved run: its id, folder and model card (`training.run_record` reads its figures)."""
 
     run_id: str
     folder: Path
     card: ModelCard
-
-    @property
-    def finished(self) -> bool:
-        """True when it trained every epoch it was given; False when it was cancelled."""
-        return self.card.epochs == (self.card.settings or {}).get("epochs")
 
 
 def saved_run(run_id, root: Path | None = None) -> Run:

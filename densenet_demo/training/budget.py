@@ -18,12 +18,11 @@ from ..architecture.controls import Control
 from ..architecture.geometry import final_spatial_size
 from ..architecture.summary import Summary, summarize
 from ..inference.model_inputs import FASHION_SIZE
-from .data import CLASS_NAMES
+from .data import CLASS_NAMES, TRAINING_IMAGES, VALIDATION_IMAGES
 from .trainer import TrainSettings
 
 TRAINING_VARIABLE = "DENSENET_TRAINING"  # "off": no Train tab, /train refuses
 SPACE_VARIABLE = "SPACE_ID"  # set by Hugging Face Spaces
-ALL_IMAGES = 55_000  # Fashion-MNIST's 60,000 training images less the 5,000 held out
 DATA_SHAPE = {"input_shape": (FASHION_SIZE, FASHION_SIZE, 1), "num_classes": len(CLASS_NAMES)}
 
 TRAIN_IMAGES = Control(
@@ -31,8 +30,8 @@ TRAIN_IMAGES = Control(
     "Training images",
     "radio",
     None,
-    choices=(("5,000", 5_000), ("20,000", 20_000), ("all 55,000", ALL_IMAGES)),
-    info="drawn from the 55,000 not held out for validation",
+    choices=(("5,000", 5_000), ("20,000", 20_000), (f"all {TRAINING_IMAGES:,}", TRAINING_IMAGES)),
+    info=f"drawn from the {TRAINING_IMAGES:,} not held out for validation",
     default=20_000,
 )
 EPOCHS = Control("epochs", "Epochs", "slider", None, minimum=1, maximum=100, step=1, default=3)
@@ -81,13 +80,12 @@ class Budget(NamedTuple):
     def settings(self, name: str) -> TrainSettings:
         """The trainer's settings for this budget, every other setting as the CLI's but random
         erasing, kept for schedules long enough to need it."""
-        limit = 0 if self.train_images >= ALL_IMAGES else self.train_images
         return TrainSettings(
             name=name,
             epochs=self.epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
-            train_limit=limit,
+            train_images=self.train_images,
             erase_probability=ERASE_PROBABILITY if self.epochs >= ERASE_FROM_EPOCHS else 0.0,
         )
 
@@ -108,8 +106,8 @@ def _whole(control: Control, value: Any, low: int, high: int) -> int:
 
 def check_budget(values: Mapping[str, Any]) -> Budget:
     """The budget from the control values by name, each checked: `ValueError` names a bad
-    one. Any image count from 1,000 to 55,000 and batch size from 8 to 512 is taken (API
-    callers are not bound to the menus)."""
+    one. Any image count from 1,000 to all (`TRAINING_IMAGES`) and batch size from 8 to 512
+    is taken (API callers are not bound to the menus)."""
     rate = values[LEARNING_RATE.name]
     if isinstance(rate, str):
         with contextlib.suppress(ValueError):  # a typed value reaches the menu as text
@@ -119,7 +117,7 @@ def check_budget(values: Mapping[str, Any]) -> Budget:
             f"learning_rate={short_repr(rate)} is invalid: allowed a number from 0.00001 to 2"
         )
     return Budget(  # (the fewest images allowed still fill the largest batch)
-        _whole(TRAIN_IMAGES, values[TRAIN_IMAGES.name], 1_000, ALL_IMAGES),
+        _whole(TRAIN_IMAGES, values[TRAIN_IMAGES.name], 1_000, TRAINING_IMAGES),
         _whole(EPOCHS, values[EPOCHS.name], 1, int(EPOCHS.maximum)),
         _whole(TRAIN_BATCH_SIZE, values[TRAIN_BATCH_SIZE.name], 8, 512),
         float(rate),
@@ -135,7 +133,7 @@ class TrainingLimits:
 
     enabled: bool = True
     max_params: int = 2_000_000
-    max_image_epochs: int = ALL_IMAGES * 100  # training images x epochs
+    max_image_epochs: int = TRAINING_IMAGES * 100  # training images x epochs
     max_minutes: float = 8 * 60  # wall time: a job is stopped (its epochs kept) past it
     max_queue: int = 8  # jobs waiting behind the one training
 
@@ -163,7 +161,7 @@ class TrainingLimits:
 
 # On a Hugging Face Space (shared hardware, anonymous users): small jobs only.
 SPACE_LIMITS = TrainingLimits(
-    max_params=500_000, max_image_epochs=ALL_IMAGES * 2, max_minutes=10, max_queue=2
+    max_params=500_000, max_image_epochs=TRAINING_IMAGES * 2, max_minutes=10, max_queue=2
 )
 _LIMIT_VARIABLES = {
     "max_params": "DENSENET_TRAIN_MAX_PARAMS",
@@ -194,7 +192,7 @@ def estimate_seconds(summary: Summary, budget: Budget) -> float:
     """About how long the job takes on the CPU this project trains on (other machines:
     faster or slower, never measured here)."""
     per_image = OVERHEAD_S_PER_IMAGE + summary.macs / TRAIN_MACS_PER_S
-    validation = 5_000 * per_image / 3
+    validation = VALIDATION_IMAGES * per_image / 3
     # After the epochs, the mirror choice predicts the held-out images twice (as they are,
     # mirrored) before the test set is predicted once.
     finish = FINISH_S + 2 * validation

@@ -26,6 +26,9 @@ FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
+TRAIN_SET_IMAGES = 60_000  # Fashion-MNIST's training set (its test set is 10,000 more)
+VALIDATION_IMAGES = 5_000  # held out of the training set to validate each epoch
+TRAINING_IMAGES = TRAIN_SET_IMAGES - VALIDATION_IMAGES  # left to train on: 55,000
 
 
 class Split(NamedTuple):

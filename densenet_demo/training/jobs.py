@@ -47,12 +47,12 @@ WORKER_NICENESS = 10
 
 @dataclasses.dataclass
 class JobState:
-    """Where a job is; what the page and `/train` show. Plain values only (a copy is handed
-    to each follower)."""
+    """Where a job is; what the page and `/train` show. Plain or immutable values only (a
+    copy is handed to each follower)."""
 
     run_id: str
     config: dict
-    budget: dict
+    budget: Budget
     estimate_seconds: float
     state: str = "queued"  # queued, starting, training, stopping, saving, done, cancelled, failed
     queue_position: int = 0  # jobs ahead of it (0 once it runs)
@@ -82,10 +82,9 @@ class JobState:
 
 
 class _Job:
-    def __init__(self, state: JobState, config: DenseNetConfig, budget: Budget) -> None:
+    def __init__(self, state: JobState, config: DenseNetConfig) -> None:
         self.state = state
         self.config = config
-        self.budget = budget
         self.cancel_requested: float | None = None  # time.monotonic()
         self.cancel_event = None  # the worker's, once it runs
         self.version = 0  # bumped at every change, for followers
@@ -144,11 +143,11 @@ class TrainingJobs:
             state = JobState(
                 run_id,
                 config.to_dict(),
-                budget._asdict(),
+                budget,
                 estimate_seconds(summary, budget),
                 steps=budget.train_images // budget.batch_size,
             )
-            job = _Job(state, config, budget)
+            job = _Job(state, config)
             finished = [key for key, old in self._jobs.items() if old.state.finished]
             for key in finished[: max(0, len(finished) - JOBS_KEPT)]:
                 del self._jobs[key]
@@ -192,11 +191,6 @@ class TrainingJobs:
                     job.cancel_event.set()
                 self._update(job, state="stopping", message="Stopping…")
             return job.state.copy()
-
-    def active(self) -> list[JobState]:
-        """The job training and those waiting, in order."""
-        with self._changed:
-            return [job.state.copy() for job in self._jobs.values() if not job.state.finished]
 
     # --- inside ------------------------------------------------------------------------
 
@@ -246,7 +240,7 @@ class TrainingJobs:
         messages = self._context.Queue()
         spec = {
             "config": job.config.to_dict(),
-            "settings": dataclasses.asdict(job.budget.settings(job.state.run_id)),
+            "settings": dataclasses.asdict(job.state.budget.settings(job.state.run_id)),
             "run_dir": str(self.root / job.state.run_id),
             "data_dir": self.data_dir,
             "resume": resume,
@@ -330,9 +324,8 @@ class TrainingJobs:
                     self._update(job, state="training", message="")
                 fraction = payload["epoch"] - 1 + payload["step"] / payload["steps"]
                 rate = payload["images_per_second"]
-                images_left = (
-                    (job.budget.epochs - fraction) * payload["steps"] * job.budget.batch_size
-                )
+                budget = state.budget
+                images_left = (budget.epochs - fraction) * payload["steps"] * budget.batch_size
                 state.steps_seen.append(
                     (round(fraction, 4), payload.get("loss"), payload.get("accuracy"))
                 )
@@ -364,7 +357,7 @@ class TrainingJobs:
                 self._update(job, state="saving", message="Testing and saving the model…")
             elif kind == "saved":
                 cancelled = job.cancel_requested is not None or payload["epochs"] < (
-                    job.budget.epochs
+                    job.state.budget.epochs
                 )
                 test = payload["test_accuracy"]
                 self._update(
@@ -390,7 +383,8 @@ class TrainingJobs:
         if job.state.state == "cancelled":
             return
         how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit {exitcode}"
-        where = f" in epoch {job.state.epoch} of {job.budget.epochs}" if job.state.epoch else ""
+        state = job.state
+        where = f" in epoch {state.epoch} of {state.budget.epochs}" if state.epoch else ""
         shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
         with self._changed:
             self._update(

@@ -17,7 +17,14 @@ import numpy as np
 
 from ..architecture.config import DenseNetConfig
 from ..files import write_atomically
-from .data import CLASS_NAMES, Split, load_fashion_mnist, train_validation_split
+from .data import (
+    CLASS_NAMES,
+    TRAIN_SET_IMAGES,
+    VALIDATION_IMAGES,
+    Split,
+    load_fashion_mnist,
+    train_validation_split,
+)
 from .distribute import checkpoint_dir, distribution_strategy
 
 DEFAULT_RUN_DIR = Path.home() / ".cache" / "densenet-explorer" / "runs"
@@ -35,17 +42,41 @@ class TrainSettings:
     learning_rate: float = 0.1  # peak, after a one-epoch linear warm-up; cosine decay to 0
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
-    validation_size: int = 5000
+    validation_size: int = VALIDATION_IMAGES
     seed: int = 0
     crop_padding: int = 2
     erase_probability: float = 0.5
-    train_limit: int = 0  # 0 = all training images; small values make quick test runs
+    # How many of the training images not held out are trained on (the first of a seeded
+    # shuffle; a few hundred make a quick test run). None: all of them (`TRAIN_SET_IMAGES`
+    # less validation_size), stored as the count.
+    train_images: int | None = None
     # XLA for the train step: 1.2-1.6x the images/s on the fashion preset with Keras' own
     # BatchNormalization; with the fused one, no faster (benchmarks/train.py).
     xla: bool = False
     # BatchNormalization trained as one op (architecture/fused_batch_norm.py): 1.8x the
     # images/s of Keras' own + XLA on the fashion preset (benchmarks/train.py).
     fused_batch_norm: bool = True
+
+    def __post_init__(self) -> None:
+        available = TRAIN_SET_IMAGES - self.validation_size
+        if self.train_images is None:
+            object.__setattr__(self, "train_images", available)
+        elif not 1 <= self.train_images <= available:
+            raise ValueError(
+                f"train_images={self.train_images!r} is invalid: allowed an integer from 1 to "
+                f"{available:,} (the training images not held out for validation)"
+            )
+
+
+def saved_settings(saved: dict) -> dict:
+    """A checkpoint's or model card's settings in today's names: before `train_images`, the
+    count was `train_limit`, 0 meaning all the images not held out."""
+    upgraded = dict(saved)
+    if "train_limit" in upgraded:
+        limit = upgraded.pop("train_limit")
+        held_out = upgraded.get("validation_size", VALIDATION_IMAGES)
+        upgraded.setdefault("train_images", limit or TRAIN_SET_IMAGES - held_out)
+    return upgraded
 
 
 # How a step is computed, not what is trained (the same up to rounding): a run may resume
@@ -303,10 +334,9 @@ def train(
     train_split, validation = train_validation_split(
         data["train"], settings.validation_size, settings.seed
     )
-    if settings.train_limit:
-        train_split = Split(
-            train_split.images[: settings.train_limit], train_split.labels[: settings.train_limit]
-        )
+    train_split = Split(
+        train_split.images[: settings.train_images], train_split.labels[: settings.train_images]
+    )
     steps = len(train_split.labels) // settings.batch_size
     if steps < 1:
         raise ValueError(
@@ -334,6 +364,7 @@ def train(
             )
         with strategy.scope():
             meta = checkpoint.restore(model, optimizer)
+        meta["settings"] = saved_settings(meta["settings"])
         refused, kernels = resume_differences(meta["settings"], settings)
         if meta["config"] != config.to_dict():
             refused.insert(0, "another configuration")

@@ -3,6 +3,7 @@ feature-reuse grids."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,10 @@ class Anchor(NamedTuple):
     about: str  # shown on hover
     params: int | None = None  # as published (rounded there); None where it is not a network
 
+
+TRAINING_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#ff7f0e"
+CURVE_COLOURS = {"training": TRAINING_COLOUR, "validation": VALIDATION_COLOUR}
+LEGEND_BELOW = {"orientation": "h", "y": -0.25}  # a side legend would squeeze a phone's plot
 
 _BENCHMARK = "the Fashion-MNIST benchmark table (github.com/zalandoresearch/fashion-mnist)"
 ANCHORS = (
@@ -180,42 +185,77 @@ def confusion_figure(card: ModelCard) -> go.Figure:
     )
 
 
-def training_curves_figure(card: ModelCard) -> go.Figure:
-    """Loss and accuracy per epoch, on the training images and the held-out validation ones.
+class Curve(NamedTuple):
+    """One series of the curves figure, drawn in both plots: its loss and its accuracy."""
 
-    Training figures are measured on augmented images (and the loss uses label smoothing), so
-    they can sit below the validation ones.
-    """
-    history = card.history
+    name: str  # in the legend and the hover text
+    kind: str  # "training" or "validation": its colour
+    x: Sequence[float]  # epochs (fractional between two epochs' ends)
+    loss: Sequence[float | None]
+    accuracy: Sequence[float | None]
+    mode: str = "lines+markers"
+    dash: str = "solid"
+
+
+def epoch_curves(history: Sequence[dict], prefix: str = "") -> list[Curve]:
+    """A run's training and validation curves from its per-epoch rows (the trainer's);
+    `prefix` names them ("A " for "A training")."""
     epochs = [row["epoch"] for row in history]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    return [
+        Curve(
+            prefix + kind,
+            kind,
+            epochs,
+            [row.get(key + "loss") for row in history],
+            [row.get(key + "accuracy") for row in history],
+        )
+        for kind, key in (("training", ""), ("validation", "val_"))
+    ]
+
+
+def curves_figure(curves: Sequence[Curve], title: str, height: int = 340) -> go.Figure:
+    """Loss and accuracy side by side against the epoch: each curve in both plots, coloured by
+    its kind, in the legend once. Training figures are measured on augmented images (and the
+    loss uses label smoothing), so they can sit below the validation ones."""
+    # The gap between the plots holds the accuracy ticks ('100%'): the default one is too
+    # narrow for them on a phone.
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.16
+    )
     for column, metric in ((1, "loss"), (2, "accuracy")):
-        for prefix, label, colour in (
-            ("", "training", "#1f77b4"),
-            ("val_", "validation", "#ff7f0e"),
-        ):
+        for curve in curves:
             figure.add_trace(
                 go.Scatter(
-                    x=epochs,
-                    y=[row[prefix + metric] for row in history],
-                    mode="lines+markers",
-                    name=label,
-                    legendgroup=label,
+                    x=list(curve.x),
+                    y=list(getattr(curve, metric)),
+                    mode=curve.mode,
+                    name=curve.name,
+                    legendgroup=curve.name,
                     showlegend=column == 1,
-                    line={"color": colour},
-                    hovertemplate=f"epoch %{{x}}: {label} {metric} %{{y:.4f}}<extra></extra>",
+                    line={"color": CURVE_COLOURS[curve.kind], "dash": curve.dash},
+                    cliponaxis=False,  # a marker on the axis' end is not halved
+                    hovertemplate=f"epoch %{{x:.2~f}}: {curve.name} {metric} "
+                    "%{y:.4f}<extra></extra>",
                 ),
                 row=1,
                 col=column,
             )
-    figure.update_xaxes(title_text="epoch", nticks=6)  # a few ticks: readable on a phone
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
     figure.update_layout(
-        title={"text": "Training curves"},
-        height=340,
-        hovermode="x unified",
+        title={"text": title},
+        height=height,
         margin={"t": 70, "l": 50, "r": 10, "b": 40},
-        legend={"orientation": "h", "y": -0.25},
+        legend=LEGEND_BELOW,
     )
+    return figure
+
+
+def training_curves_figure(card: ModelCard) -> go.Figure:
+    """Loss and accuracy per epoch, on the training images and the held-out validation ones."""
+    figure = curves_figure(epoch_curves(card.history), "Training curves")
+    figure.update_xaxes(nticks=6)  # a few ticks: readable on a phone
+    figure.update_layout(hovermode="x unified")
     return figure
 
 

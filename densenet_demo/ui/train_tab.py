@@ -18,10 +18,9 @@ from ..architecture.config import DenseNetConfig
 from ..architecture.report import count, human
 from ..architecture.share import read_config, to_query
 from ..inference.card import ModelCard
-from ..inference.runs import Run, is_run_id, saved_run, saved_runs
+from ..inference.runs import is_run_id, saved_run, saved_runs
 from ..inference.service import MODELS
 from ..training.budget import (
-    ALL_IMAGES,
     BUDGET_CONTROLS,
     Budget,
     TrainingPlan,
@@ -30,7 +29,9 @@ from ..training.budget import (
     plan_training,
     small_variant,
 )
+from ..training.data import TRAIN_SET_IMAGES, TRAINING_IMAGES, VALIDATION_IMAGES
 from ..training.jobs import JobState, TrainingJobs
+from ..training.run_record import RUN_RECORD_FIELDS, RunRecord
 from . import exports
 from .classify_tab import describe
 from .components import component_for, ui_error
@@ -47,10 +48,11 @@ from .train_views import (
     short_config,
 )
 
-INTRO = """Train the configuration set in **Explore** on Fashion-MNIST (28×28 grayscale, 10
-classes): 5,000 of the 60,000 training images are held out to validate each epoch, and the
-10,000 test images are used once, when the run ends. The job runs in a worker process of its
-own, one at a time on this server; each finished or stopped run is kept below."""
+INTRO = f"""Train the configuration set in **Explore** on Fashion-MNIST (28×28 grayscale, 10
+classes): {VALIDATION_IMAGES:,} of the {TRAIN_SET_IMAGES:,} training images are held out to
+validate each epoch, and the 10,000 test images are used once, when the run ends. The job
+runs in a worker process of its own, one at a time on this server; each finished or stopped
+run is kept below."""
 
 
 class TrainView(NamedTuple):
@@ -170,12 +172,12 @@ def render(
         api_description="Train a DenseNet on Fashion-MNIST in the server's worker process and "
         "stream its progress. `config`: a JSON object of DenseNetConfig fields or a share "
         "link's query string (its input and classes become Fashion-MNIST's 28x28x1 and 10); "
-        "then the budget: train_images (1,000 to 55,000), epochs (1 to 100), train_batch_size "
-        "(8 to 512), learning_rate (peak; 0.00001 to 2). Each update is the job's state "
-        "(state, queue_position, epoch, step, images_per_second, seconds_left, history, "
-        "message); the last has state done or cancelled with run_id and figures (validation "
-        "and test accuracy), or failed with the reason. A job over the server's limits is "
-        "refused before it starts, in one sentence.",
+        f"then the budget: train_images (1,000 to {TRAINING_IMAGES:,}), epochs (1 to 100), "
+        "train_batch_size (8 to 512), learning_rate (peak; 0.00001 to 2). Each update is the "
+        "job's state (state, queue_position, epoch, step, images_per_second, seconds_left, "
+        "history, message); the last has state done or cancelled with run_id and figures "
+        "(validation and test accuracy), or failed with the reason. A job over the server's "
+        "limits is refused before it starts, in one sentence.",
         **TRAIN_CONCURRENCY,
     )
     run_id_input = gr.Textbox(label="run_id", visible=False)
@@ -193,9 +195,8 @@ def render(
         handlers.runs,
         outputs=runs_output,
         api_name="runs",
-        api_description="The saved runs, newest first: run_id, config, parameters, MACs, "
-        "epochs done and given, training images, batch size, learning rate, validation and "
-        "test accuracy, training seconds, images/s. A run_id is a model for /predict.",
+        api_description="The saved runs, newest first, each with "
+        f"{', '.join(RUN_RECORD_FIELDS)}. A run_id is a model for /predict.",
         queue=False,
     )
     demo.load(
@@ -331,7 +332,7 @@ class TrainHandlers:
                 live_curves_figure(state),
                 *busy,
             )
-        kept = len(state.history) / state.budget["epochs"] if state is not None else 0.0
+        kept = len(state.history) / state.budget.epochs if state is not None else 0.0
         yield (
             None,
             _bar(kept),  # the share of the epochs the saved run holds
@@ -381,14 +382,17 @@ class TrainHandlers:
 
     def runs(self) -> list[dict]:
         """The saved runs as records (`/runs`)."""
-        return [_run_record(run) for run in saved_runs()]
+        return [RunRecord.of(run).to_json() for run in saved_runs()]
 
     def runs_views(self) -> tuple:
         """The table, the two scatter plots and the three run menus."""
-        runs = saved_runs()
-        headers, rows = runs_table(runs)
-        by_params, by_macs = runs_scatter_figures(runs, self.shipped)
-        choices = [(f"{run.run_id} · {short_config(run.card.config)}", run.run_id) for run in runs]
+        records = [RunRecord.of(run) for run in saved_runs()]
+        headers, rows = runs_table(records)
+        by_params, by_macs = runs_scatter_figures(records, self.shipped)
+        choices = [
+            (f"{record.run_id} · {short_config(record.config)}", record.run_id)
+            for record in records
+        ]
         newest = choices[0][1] if choices else None
         second = choices[1][1] if len(choices) > 1 else newest
         return (
@@ -432,7 +436,7 @@ def _record(state: JobState) -> dict:
         "state": state.state,
         "queue_position": state.queue_position,
         "epoch": state.epoch,
-        "epochs": state.budget["epochs"],
+        "epochs": state.budget.epochs,
         "step": state.step,
         "steps": state.steps,
         "images_per_second": state.images_per_second,
@@ -440,28 +444,4 @@ def _record(state: JobState) -> dict:
         "history": state.history,
         "message": state.message,
         "figures": state.figures,
-    }
-
-
-def _run_record(run: Run) -> dict:
-    from ..architecture.summary import summarize
-
-    card = run.card
-    settings = card.settings or {}
-    history = card.history or ()
-    speeds = [row["images_per_second"] for row in history if "images_per_second" in row]
-    return {
-        "run_id": run.run_id,
-        "config": card.config.to_dict(),
-        "params": card.params,
-        "macs": summarize(card.config).macs,
-        "epochs_done": card.epochs,
-        "epochs": settings.get("epochs"),
-        "train_images": settings.get("train_limit") or ALL_IMAGES,
-        "batch_size": card.batch_size,
-        "learning_rate": settings.get("learning_rate"),
-        "val_accuracy": card.final_val_accuracy,
-        "test_accuracy": card.test_accuracy,
-        "train_seconds": card.train_seconds,
-        "images_per_second": round(sum(speeds) / len(speeds), 1) if speeds else None,
     }

@@ -4,45 +4,30 @@ two runs compared. No Gradio here: the tab wires these to its components."""
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..architecture.compare import differing_fields, fields_table
 from ..architecture.config import DenseNetConfig
 from ..architecture.report import human
-from ..architecture.summary import summarize
 from ..inference.card import ModelCard
 from ..inference.runs import Run
-from ..training.budget import ALL_IMAGES
+from ..training.budget import Budget
 from ..training.jobs import JobState
-from .model_charts import ANCHORS
+from ..training.run_record import RunRecord, macs_of
+from ..training.trainer import saved_settings
+from .model_charts import (
+    ANCHORS,
+    LEGEND_BELOW,
+    TRAINING_COLOUR,
+    Curve,
+    curves_figure,
+    epoch_curves,
+)
 
-TRAINING_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#ff7f0e"
 FRONT_COLOUR, SHIPPED_COLOUR, ANCHOR_COLOUR = "#d62728", "#2ca02c", "#7f7f7f"
-_LEGEND_BELOW = {"orientation": "h", "y": -0.25}  # a side legend would squeeze a phone's plot
-_SETTING_LABELS = {  # the budget's settings besides epochs, as the runs table names them
-    "train_limit": "Training images",
-    "batch_size": "Batch size",
-    "learning_rate": "Learning rate",
-}
-RUNS_TABLE_HEADERS = [
-    "Run",
-    "Configuration",
-    "Parameters",
-    "MACs",
-    "Epochs",
-    "Training images",
-    "Batch size",
-    "Learning rate",
-    "Val accuracy",
-    "Test accuracy",
-    "Training time",
-    "Images/s",
-]
 
 
 # --- words and numbers -------------------------------------------------------------------
@@ -58,13 +43,6 @@ def short_config(config: DenseNetConfig) -> str:
     if config.style != "paper":
         words.append(f"{config.style} style")
     return " ".join(words)
-
-
-@functools.lru_cache(maxsize=256)
-def _cost(config: DenseNetConfig) -> tuple[int, int]:
-    """(parameters, MACs) of a configuration; cached as the table and charts redraw often."""
-    summary = summarize(config)
-    return summary.total_params, summary.macs
 
 
 def duration_text(seconds: float) -> str:
@@ -92,18 +70,42 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-def _training_images(settings: dict) -> int:
-    return settings.get("train_limit") or ALL_IMAGES  # 0: all the images not held out
+def _number(value: float | None, form: str = ",") -> str:
+    return "—" if value is None else format(value, form)
 
 
-def _epochs_text(card: ModelCard) -> str:
-    given = (card.settings or {}).get("epochs", card.epochs)
-    return f"{card.epochs}/{given}" + ("" if card.epochs == given else " cancelled")
+def _epochs_text(record: RunRecord) -> str:
+    given = record.epochs if record.epochs is not None else record.epochs_done
+    return f"{record.epochs_done}/{given}" + (" cancelled" if record.cancelled else "")
 
 
-def _mean_images_per_second(history: Sequence[dict]) -> float | None:
-    rates = [row["images_per_second"] for row in history if row.get("images_per_second")]
-    return sum(rates) / len(rates) if rates else None
+# The runs table: (header, the record's field it shows, how).
+RUNS_TABLE_COLUMNS = (
+    ("Run", "run_id", lambda record: record.run_id),
+    ("Configuration", "config", lambda record: short_config(record.config)),
+    ("Parameters", "params", lambda record: f"{record.params:,}"),
+    ("MACs", "macs", lambda record: str(human(record.macs))),
+    ("Epochs", "epochs", _epochs_text),
+    ("Training images", "train_images", lambda record: _number(record.train_images)),
+    ("Batch size", "batch_size", lambda record: _number(record.batch_size)),
+    ("Learning rate", "learning_rate", lambda record: _number(record.learning_rate, "g")),
+    ("Val accuracy", "val_accuracy", lambda record: _percent(record.val_accuracy)),
+    ("Test accuracy", "test_accuracy", lambda record: _percent(record.test_accuracy)),
+    (
+        "Training time",
+        "train_seconds",
+        lambda record: "—" if record.train_seconds is None else duration_text(record.train_seconds),
+    ),
+    ("Images/s", "images_per_second", lambda record: _number(record.images_per_second, ",.0f")),
+)
+RUNS_TABLE_HEADERS = [header for header, _, _ in RUNS_TABLE_COLUMNS]
+# The budget's settings besides epochs, named as the table names them.
+_SETTING_LABELS = {
+    field: header
+    for name in Budget._fields
+    for header, field, _ in RUNS_TABLE_COLUMNS
+    if field == name != "epochs"
+}
 
 
 # --- the live view of a job --------------------------------------------------------------
@@ -112,64 +114,36 @@ def _mean_images_per_second(history: Sequence[dict]) -> float | None:
 def live_curves_figure(state: JobState) -> go.Figure:
     """Loss and accuracy while a job trains, on an x axis fixed from 0 to the budget's epochs
     so that the curves grow across it: the running training figures of each reported step as
-    lines, each finished epoch's validation figures as markers. Both traces are there from
+    lines, each finished epoch's validation figures as markers. Both curves are there from
     the start, empty (so the axes and legend are drawn before the first step)."""
-    # The gap between the plots holds the accuracy ticks ('100%'): the default one is too
-    # narrow for them on a phone.
-    figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.16
+    steps = state.steps_seen
+    running = Curve(
+        "training (running)",
+        "training",
+        [step[0] for step in steps],
+        [step[1] for step in steps],
+        [step[2] for step in steps],
+        mode="lines",
     )
-    steps, history = state.steps_seen, state.history
-    for column, metric, index in ((1, "loss", 1), (2, "accuracy", 2)):
-        figure.add_trace(
-            go.Scatter(
-                x=[step[0] for step in steps],
-                y=[step[index] for step in steps],
-                mode="lines",
-                name="training (running)",
-                legendgroup="training",
-                showlegend=column == 1,
-                line={"color": TRAINING_COLOUR},
-                hovertemplate=f"epoch %{{x:.2f}}: training {metric} %{{y:.4f}}<extra></extra>",
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=[row["epoch"] for row in history],
-                y=[row.get(f"val_{metric}") for row in history],
-                mode="lines+markers",
-                name="validation",
-                legendgroup="validation",
-                showlegend=column == 1,
-                line={"color": VALIDATION_COLOUR},
-                cliponaxis=False,  # the last epoch's marker sits on the axis' end: not halved
-                hovertemplate=f"epoch %{{x}}: validation {metric} %{{y:.4f}}<extra></extra>",
-            ),
-            row=1,
-            col=column,
-        )
-    figure.update_xaxes(title_text="epoch", range=[0, state.budget["epochs"]], nticks=5)
+    validation = epoch_curves(state.history)[1]
+    figure = curves_figure([running, validation], "Learning, live", height=320)
+    figure.update_xaxes(range=[0, state.budget.epochs], nticks=5)
     figure.update_yaxes(rangemode="tozero", row=1, col=1)
-    figure.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
-    if not steps and not history:
+    figure.update_yaxes(range=[0, 1], row=1, col=2)
+    if not steps and not state.history:
         figure.add_annotation(  # where the legend comes: over the plots it hid a phone's ticks
             text="waiting for the first steps…",
             xref="paper",
             yref="paper",
             x=0.5,
-            y=_LEGEND_BELOW["y"],
+            y=LEGEND_BELOW["y"],
             yanchor="top",
             showarrow=False,
         )
     figure.update_layout(
-        title={"text": "Learning, live"},
-        height=320,
         # Room below for the legend, or the note in its place: the plots do not jump when
         # the first step comes.
-        margin={"t": 70, "l": 50, "r": 10, "b": 75},
-        legend=_LEGEND_BELOW,
+        margin={"b": 75},
         uirevision=state.run_id,  # a person's zoom survives the updates of the same job
     )
     return figure
@@ -183,7 +157,7 @@ def progress_fraction(state: JobState) -> float:
     if state.epoch < 1 or not state.steps:
         return 0.0
     done = state.epoch - 1 + min(state.step, state.steps) / state.steps
-    return min(1.0, max(0.0, done / state.budget["epochs"]))
+    return min(1.0, max(0.0, done / state.budget.epochs))
 
 
 def progress_markdown(state: JobState) -> str:
@@ -198,7 +172,7 @@ def progress_markdown(state: JobState) -> str:
         head = "Starting the worker…"
     elif state.state in ("training", "stopping") and state.epoch:
         parts = [
-            f"Epoch {state.epoch}/{state.budget['epochs']}",
+            f"Epoch {state.epoch}/{state.budget.epochs}",
             f"step {state.step}/{state.steps}",
         ]
         if state.images_per_second:
@@ -213,52 +187,10 @@ def progress_markdown(state: JobState) -> str:
 # --- the saved runs ----------------------------------------------------------------------
 
 
-def runs_table(runs: list[Run], active: Sequence[JobState] = ()) -> tuple[list[str], list[list]]:
-    """(headers, rows) of the runs table: the jobs training or waiting first (their state in
-    place of the figures they do not have yet), then the saved runs, newest first."""
-    rows = [_active_row(state) for state in active if not state.finished]
-    for run in runs:
-        card, settings = run.card, run.card.settings or {}
-        rate = _mean_images_per_second(card.history or ())
-        rows.append(
-            [
-                run.run_id,
-                short_config(card.config),
-                f"{card.params:,}",
-                str(human(_cost(card.config)[1])),
-                _epochs_text(card),
-                f"{_training_images(settings):,}",
-                str(settings.get("batch_size", card.batch_size)),
-                f"{settings['learning_rate']:g}" if "learning_rate" in settings else "—",
-                _percent(card.final_val_accuracy),
-                _percent(card.test_accuracy),
-                "—" if card.train_seconds is None else duration_text(card.train_seconds),
-                "—" if rate is None else f"{rate:,.0f}",
-            ]
-        )
+def runs_table(records: Sequence[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the runs table, a row per saved run in the order given."""
+    rows = [[show(record) for _, _, show in RUNS_TABLE_COLUMNS] for record in records]
     return list(RUNS_TABLE_HEADERS), rows
-
-
-def _active_row(state: JobState) -> list:
-    config = DenseNetConfig.from_dict(state.config)
-    params, macs = _cost(config)
-    budget = state.budget
-    last = state.history[-1] if state.history else {}
-    where = f"queued ({state.queue_position} ahead)" if state.state == "queued" else state.state
-    return [
-        state.run_id,
-        short_config(config),
-        f"{params:,}",
-        str(human(macs)),
-        f"{len(state.history)}/{budget['epochs']} {where}",
-        f"{budget['train_images']:,}",
-        str(budget["batch_size"]),
-        f"{budget['learning_rate']:g}",
-        _percent(last.get("val_accuracy")),
-        "—",
-        "—",
-        "—" if not state.images_per_second else f"{state.images_per_second:,.0f}",
-    ]
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -277,22 +209,32 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
-def runs_scatter_figures(runs: list[Run], shipped: ModelCard | None) -> tuple[go.Figure, go.Figure]:
+def runs_scatter_figures(
+    records: Sequence[RunRecord], shipped: ModelCard | None
+) -> tuple[go.Figure, go.Figure]:
     """Validation accuracy against parameters and against MACs (log x): each run a point, the
     runs no other beats on both cost and accuracy joined as the Pareto front, the shipped model
     starred, and the published Fashion-MNIST results (test accuracies) as reference lines."""
-    scored = [run for run in runs if run.card.final_val_accuracy is not None]
-    by_params = _accuracy_figure("parameters", lambda card: card.params, scored, shipped)
-    by_macs = _accuracy_figure("MACs", lambda card: _cost(card.config)[1], scored, shipped)
+    scored = [record for record in records if record.val_accuracy is not None]
+    shipped_cost = (None, None) if shipped is None else (shipped.params, macs_of(shipped.config))
+    by_params = _accuracy_figure(
+        "parameters", [record.params for record in scored], scored, shipped, shipped_cost[0]
+    )
+    by_macs = _accuracy_figure(
+        "MACs", [record.macs for record in scored], scored, shipped, shipped_cost[1]
+    )
     return by_params, by_macs
 
 
 def _accuracy_figure(
-    cost_name: str, cost_of: Callable[[ModelCard], int], runs: list[Run], shipped: ModelCard | None
+    cost_name: str,
+    costs: list[int],
+    records: list[RunRecord],
+    shipped: ModelCard | None,
+    shipped_cost: int | None,
 ) -> go.Figure:
     figure = go.Figure()
-    costs = [cost_of(run.card) for run in runs]
-    accuracies = [run.card.final_val_accuracy for run in runs]
+    accuracies = [record.val_accuracy for record in records]
     front = pareto_front(list(zip(costs, accuracies)))
     on_front = set(front)
     figure.add_trace(
@@ -312,13 +254,13 @@ def _accuracy_figure(
             mode="markers",
             name="runs",
             marker={
-                "size": [13 if i in on_front else 8 for i in range(len(runs))],
+                "size": [13 if i in on_front else 8 for i in range(len(records))],
                 "color": [
-                    FRONT_COLOUR if i in on_front else TRAINING_COLOUR for i in range(len(runs))
+                    FRONT_COLOUR if i in on_front else TRAINING_COLOUR for i in range(len(records))
                 ],
                 "line": {"width": 1, "color": "white"},
             },
-            customdata=[_run_hover(run) for run in runs],
+            customdata=[_run_hover(record) for record in records],
             hovertemplate="%{customdata}<extra></extra>",
         )
     )
@@ -340,7 +282,7 @@ def _accuracy_figure(
             )
         )
     if shipped is not None and shipped.final_val_accuracy is not None:
-        cost = cost_of(shipped)
+        cost = shipped_cost
         # Its label runs towards the middle of the plot, so that no edge cuts it off.
         extent = [math.log(x) for x in [*costs, cost, *(anchor.params for anchor in anchors)]]
         right_half = math.log(cost) >= (min(extent) + max(extent)) / 2
@@ -371,7 +313,7 @@ def _accuracy_figure(
             annotation_position="top" if anchor.accuracy == highest else f"bottom {names_side}",
             annotation_font={"size": 10, "color": ANCHOR_COLOUR},
         )
-    if not runs:
+    if not records:
         figure.add_annotation(
             text="no saved runs yet", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False
         )
@@ -383,17 +325,16 @@ def _accuracy_figure(
         height=380,
         hovermode="closest",
         margin={"t": 50, "l": 50, "r": 10, "b": 40},
-        legend=_LEGEND_BELOW,
+        legend=LEGEND_BELOW,
     )
     return figure
 
 
-def _run_hover(run: Run) -> str:
-    card = run.card
-    images = _training_images(card.settings or {})
+def _run_hover(record: RunRecord) -> str:
     return (
-        f"{run.run_id}<br>{short_config(card.config)}<br>val {_percent(card.final_val_accuracy)}"
-        f", test {_percent(card.test_accuracy)}<br>{_epochs_text(card)} epochs, {images:,} images"
+        f"{record.run_id}<br>{short_config(record.config)}<br>val "
+        f"{_percent(record.val_accuracy)}, test {_percent(record.test_accuracy)}<br>"
+        f"{_epochs_text(record)} epochs, {_number(record.train_images)} images"
     )
 
 
@@ -403,48 +344,22 @@ def _run_hover(run: Run) -> str:
 def compare_runs(a: Run, b: Run) -> tuple[go.Figure, str]:
     """A's and B's training curves overlaid (A solid, B dashed) and, in Markdown, their
     headline figures side by side, the budget settings and configuration fields that differ."""
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    for label, run, dash in (("A", a, "solid"), ("B", b, "dash")):
-        history = run.card.history or ()
-        epochs = [row["epoch"] for row in history]
-        for column, metric in ((1, "loss"), (2, "accuracy")):
-            for prefix, kind, colour in (
-                ("", "training", TRAINING_COLOUR),
-                ("val_", "validation", VALIDATION_COLOUR),
-            ):
-                name = f"{label} {kind}"
-                figure.add_trace(
-                    go.Scatter(
-                        x=epochs,
-                        y=[row.get(prefix + metric) for row in history],
-                        mode="lines+markers",
-                        name=name,
-                        legendgroup=name,
-                        showlegend=column == 1,
-                        line={"color": colour, "dash": dash},
-                        hovertemplate=f"{label}, epoch %{{x}}: {kind} {metric} "
-                        "%{y:.4f}<extra></extra>",
-                    ),
-                    row=1,
-                    col=column,
-                )
+    curves = [
+        curve._replace(dash=dash)
+        for label, run, dash in (("A", a, "solid"), ("B", b, "dash"))
+        for curve in epoch_curves(run.card.history or (), f"{label} ")
+    ]
+    figure = curves_figure(curves, "A solid, B dashed")
     epochs = max(len(a.card.history or ()), len(b.card.history or ()), 1)
-    figure.update_xaxes(title_text="epoch", tick0=1, dtick=math.ceil(epochs / 6))  # whole epochs
-    figure.update_yaxes(tickformat=".0%", row=1, col=2)
-    figure.update_layout(
-        title={"text": "A solid, B dashed"},
-        height=340,
-        margin={"t": 70, "l": 50, "r": 10, "b": 40},
-        legend=_LEGEND_BELOW,
-    )
+    figure.update_xaxes(tick0=1, dtick=math.ceil(epochs / 6))  # whole epochs
     return figure, _comparison_markdown(a, b)
 
 
 def _comparison_markdown(a: Run, b: Run) -> str:
-    card_a, card_b = a.card, b.card
+    record_a, record_b = RunRecord.of(a), RunRecord.of(b)
     lines = [
-        f"**A** {a.run_id}: {short_config(card_a.config)}  \n"
-        f"**B** {b.run_id}: {short_config(card_b.config)}",
+        f"**A** {a.run_id}: {short_config(record_a.config)}  \n"
+        f"**B** {b.run_id}: {short_config(record_b.config)}",
         "",
         "| Figure | A | B | B − A |",
         "|---|---|---|---|",
@@ -452,30 +367,30 @@ def _comparison_markdown(a: Run, b: Run) -> str:
     for label, value_a, value_b, text, difference in (
         (
             "Val accuracy",
-            card_a.final_val_accuracy,
-            card_b.final_val_accuracy,
+            record_a.val_accuracy,
+            record_b.val_accuracy,
             _percent,
             lambda d: f"{d * 100:+.2f} pp",
         ),
         (
             "Test accuracy",
-            card_a.test_accuracy,
-            card_b.test_accuracy,
+            record_a.test_accuracy,
+            record_b.test_accuracy,
             _percent,
             lambda d: f"{d * 100:+.2f} pp",
         ),
-        ("Parameters", card_a.params, card_b.params, lambda v: f"{v:,}", lambda d: f"{d:+,}"),
+        ("Parameters", record_a.params, record_b.params, lambda v: f"{v:,}", lambda d: f"{d:+,}"),
         (
             "Training time",
-            card_a.train_seconds,
-            card_b.train_seconds,
+            record_a.train_seconds,
+            record_b.train_seconds,
             lambda v: "—" if v is None else duration_text(v),
             lambda d: ("-" if d < 0 else "+") + duration_text(abs(d)),
         ),
     ):
         change = "—" if value_a is None or value_b is None else difference(value_b - value_a)
         lines.append(f"| {label} | {text(value_a)} | {text(value_b)} | {change} |")
-    settings = _differing_settings(card_a, card_b)
+    settings = _differing_settings(a, b)
     lines += ["", "**Training settings that differ**", ""]
     if settings:
         lines += ["| Setting | A | B |", "|---|---|---|"]
@@ -483,20 +398,20 @@ def _comparison_markdown(a: Run, b: Run) -> str:
     else:
         lines.append("A and B were trained with the same settings.")
     lines += ["", "**Configuration fields that differ**", ""]
-    lines.append(fields_table(differing_fields(card_a.config, card_b.config)))
+    lines.append(fields_table(differing_fields(record_a.config, record_b.config)))
     return "\n".join(lines)
 
 
-def _differing_settings(a: ModelCard, b: ModelCard) -> list[tuple[str, str, str]]:
+def _differing_settings(a: Run, b: Run) -> list[tuple[str, str, str]]:
     """(setting, A's, B's) for each training setting that differs: the budget's first, by the
     table's names, then any other setting of the trainer's by its own."""
-    settings_a, settings_b = dict(a.settings or {}), dict(b.settings or {})
+    settings_a, settings_b = (saved_settings(run.card.settings or {}) for run in (a, b))
     for settings in (settings_a, settings_b):
-        settings["train_limit"] = _training_images(settings)
         settings.pop("name", None)  # the run id: always differs, shown above
     rows = []
-    if _epochs_text(a) != _epochs_text(b):
-        rows.append(("Epochs", _epochs_text(a), _epochs_text(b)))
+    epochs_a, epochs_b = (_epochs_text(RunRecord.of(run)) for run in (a, b))
+    if epochs_a != epochs_b:
+        rows.append(("Epochs", epochs_a, epochs_b))
     others = sorted((set(settings_a) | set(settings_b)) - {"epochs", *_SETTING_LABELS})
     for key in [*_SETTING_LABELS, *others]:
         value_a, value_b = settings_a.get(key), settings_b.get(key)

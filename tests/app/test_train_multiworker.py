@@ -18,7 +18,7 @@ from densenet_demo.training.distribute import cluster_size
 from support import ROOT
 
 ARCHITECTURE = {"block_layers": [1, 1], "growth_rate": 4, "init_features": 8}
-SETTINGS = {"epochs": 2, "batch_size": 64, "train_limit": 256, "validation_size": 128}
+SETTINGS = {"epochs": 2, "batch_size": 64, "train_images": 256, "validation_size": 128}
 NAME = "tiny"
 HANG_GUARD_S = 600  # a cluster that has not finished by then is hung: its workers are killed
 ENVIRONMENT = {

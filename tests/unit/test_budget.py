@@ -8,7 +8,6 @@ import pytest
 from densenet_demo import PRESETS
 from densenet_demo.architecture.summary import summarize
 from densenet_demo.training.budget import (
-    ALL_IMAGES,
     BUDGET_CONTROLS,
     DEFAULT_BUDGET,
     SLOW_MINUTES,
@@ -22,7 +21,8 @@ from densenet_demo.training.budget import (
     small_variant,
     training_limits,
 )
-from densenet_demo.training.trainer import TrainSettings
+from densenet_demo.training.data import TRAINING_IMAGES
+from densenet_demo.training.trainer import TrainSettings, saved_settings
 
 VALUES = {control.name: control.default for control in BUDGET_CONTROLS}
 
@@ -51,9 +51,26 @@ def test_a_typed_learning_rate_is_read_as_a_number():
     assert check_budget({**VALUES, "learning_rate": "0.03"}).learning_rate == 0.03
 
 
-def test_all_images_means_no_limit_in_the_trainer_settings():
-    assert Budget(ALL_IMAGES, 1, 128, 0.1).settings("r").train_limit == 0
-    assert Budget(5_000, 1, 128, 0.1).settings("r").train_limit == 5_000
+def test_the_budgets_image_count_is_the_trainers_and_all_is_the_default():
+    assert Budget(5_000, 1, 128, 0.1).settings("r").train_images == 5_000
+    assert Budget(TRAINING_IMAGES, 1, 128, 0.1).settings("r").train_images == 55_000
+    assert TrainSettings().train_images == 55_000  # all the images not held out
+    assert TrainSettings(validation_size=200).train_images == 59_800
+
+
+@pytest.mark.parametrize("count", [0, 55_001, -5])
+def test_the_trainer_refuses_an_image_count_it_cannot_train_on(count):
+    with pytest.raises(ValueError, match=r"^train_images=.* is invalid: .* 1 to 55,000"):
+        TrainSettings(train_images=count)
+
+
+def test_settings_saved_before_train_images_read_as_the_count_trained_on():
+    legacy = {"epochs": 3, "validation_size": 5000, "train_limit": 0}
+    assert saved_settings(legacy) == {"epochs": 3, "validation_size": 5000, "train_images": 55_000}
+    assert saved_settings({"validation_size": 200, "train_limit": 0})["train_images"] == 59_800
+    assert saved_settings({"validation_size": 200, "train_limit": 640})["train_images"] == 640
+    today = {"validation_size": 5000, "train_images": 640}
+    assert saved_settings(today) == today
 
 
 def test_only_a_long_schedule_gets_random_erasing():
@@ -126,7 +143,7 @@ def test_the_small_variant_keeps_the_layer_choices_and_cuts_the_size():
 
 
 def test_a_slow_configuration_is_replaced_unless_asked_for_as_set():
-    config, budget = PRESETS["densenet-bc-100"], Budget(ALL_IMAGES, 10, 128, 0.1)
+    config, budget = PRESETS["densenet-bc-100"], Budget(TRAINING_IMAGES, 10, 128, 0.1)
     plan = plan_training(config, budget)
     assert plan.variant_reason.startswith("it would take about") and plan.slow
     as_set = plan_training(config, budget, as_set=True)

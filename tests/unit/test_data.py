@@ -7,6 +7,9 @@ import pytest
 
 from densenet_demo.training.data import (
     CLASS_NAMES,
+    TRAIN_SET_IMAGES,
+    TRAINING_IMAGES,
+    VALIDATION_IMAGES,
     load_fashion_mnist,
     read_idx,
     train_validation_split,
@@ -19,16 +22,16 @@ def data():
 
 
 def test_real_files_have_the_published_sizes_and_balanced_classes(data):
-    assert data["train"].images.shape == (60_000, 28, 28)
+    assert data["train"].images.shape == (TRAIN_SET_IMAGES, 28, 28) == (60_000, 28, 28)
     assert data["test"].images.shape == (10_000, 28, 28)
     assert data["train"].images.dtype == np.uint8
     assert np.bincount(data["test"].labels).tolist() == [1000] * len(CLASS_NAMES)
 
 
 def test_validation_is_disjoint_from_training_and_seeded(data):
-    kept, held = train_validation_split(data["train"], 5000, seed=0)
-    assert len(kept.labels) == 55_000 and len(held.labels) == 5000
-    again = train_validation_split(data["train"], 5000, seed=0)[1]
+    kept, held = train_validation_split(data["train"], VALIDATION_IMAGES, seed=0)
+    assert len(kept.labels) == TRAINING_IMAGES and len(held.labels) == VALIDATION_IMAGES
+    again = train_validation_split(data["train"], VALIDATION_IMAGES, seed=0)[1]
     assert np.array_equal(held.images, again.images)
     flat = {image.tobytes() for image in held.images[:500]}
     overlap = sum(image.tobytes() in flat for image in kept.images[:20_000])

@@ -110,7 +110,7 @@ def test_a_checkpoint_from_before_the_option_resumes_on_the_fused_kernel_and_say
         name="tiny",
         epochs=2,
         batch_size=64,
-        train_limit=640,
+        train_images=640,
         validation_size=200,
         xla=True,
         fused_batch_norm=False,

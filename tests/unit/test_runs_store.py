@@ -1,5 +1,5 @@
 """The runs folder: run ids checked before they become paths, only runs with a valid card
-listed, the oldest removed beyond the kept count."""
+listed, the oldest removed beyond the kept count; each run's record read from its card."""
 
 import json
 
@@ -14,17 +14,20 @@ from densenet_demo.inference.runs import (
     saved_run,
     saved_runs,
 )
+from densenet_demo.training.run_record import RUN_RECORD_FIELDS, RunRecord
 
 from support import ROOT
 
 SHIPPED_CARD = json.loads((ROOT / "weights" / "fashion.json").read_text())
 
 
-def make_run(root, run_id, epochs=2, given=2):
+def make_run(root, run_id, epochs=2, given=2, **settings):
+    """A run folder holding the shipped card renamed (its settings as written before
+    `train_images`: `train_limit` 0, all the images), `settings` changed."""
     folder = root / run_id
     folder.mkdir(parents=True)
     card = {**SHIPPED_CARD, "name": run_id, "epochs": epochs}
-    card["settings"] = {**card["settings"], "epochs": given, "name": run_id}
+    card["settings"] = {**card["settings"], "epochs": given, "name": run_id, **settings}
     (folder / f"{run_id}.json").write_text(json.dumps(card))
     return folder
 
@@ -59,7 +62,7 @@ def test_saved_runs_lists_valid_cards_newest_first(tmp_path):
         "run-20261201-100000-bbbb",
         "run-20261201-090000-aaaa",
     ]
-    assert [run.finished for run in listed] == [False, True]
+    assert [RunRecord.of(run).cancelled for run in listed] == [True, False]
     assert run_folder("run-20261201-090000-aaaa", tmp_path) == tmp_path / "run-20261201-090000-aaaa"
 
 
@@ -82,8 +85,30 @@ def test_the_runs_folder_and_kept_count_come_from_the_environment(tmp_path, monk
 def test_one_saved_run_is_read_by_id_and_a_damaged_card_refused(tmp_path):
     make_run(tmp_path, "run-20261201-090000-aaaa")
     run = saved_run("run-20261201-090000-aaaa", tmp_path)
-    assert run.card.name == "run-20261201-090000-aaaa" and run.finished
+    assert run.card.name == "run-20261201-090000-aaaa" and not RunRecord.of(run).cancelled
     damaged = make_run(tmp_path, "run-20261201-120000-dddd")
     (damaged / "run-20261201-120000-dddd.json").write_text("{")
     with pytest.raises(ValueError, match="is not a valid model card"):
         saved_run("run-20261201-120000-dddd", tmp_path)
+
+
+def test_a_run_record_reads_the_image_count_of_a_card_written_before_train_images(tmp_path):
+    assert SHIPPED_CARD["settings"]["train_limit"] == 0  # the shipped card: all the images
+    make_run(tmp_path, "run-20261201-090000-aaaa")
+    make_run(tmp_path, "run-20261201-100000-bbbb", train_limit=640)
+    make_run(tmp_path, "run-20261201-110000-cccc", train_limit=None, train_images=2_000)
+    counts = [RunRecord.of(run).train_images for run in saved_runs(tmp_path)]
+    assert counts == [2_000, 640, 55_000]
+
+
+def test_a_run_record_as_json_is_its_fields_with_the_config_as_an_object(tmp_path):
+    make_run(tmp_path, "run-20261201-090000-aaaa", epochs=1, given=3)
+    record = RunRecord.of(saved_run("run-20261201-090000-aaaa", tmp_path)).to_json()
+    assert tuple(record) == RUN_RECORD_FIELDS
+    assert record["config"] == SHIPPED_CARD["config"]
+    assert (record["epochs_done"], record["epochs"], record["params"]) == (
+        1,
+        3,
+        SHIPPED_CARD["params"],
+    )
+    assert record["val_accuracy"] == SHIPPED_CARD["final_val_accuracy"]

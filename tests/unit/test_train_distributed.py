@@ -20,7 +20,7 @@ from densenet_demo import PRESETS
 from densenet_demo.training.trainer import TrainSettings, train
 config = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4,
                              init_features=8)
-settings = TrainSettings(name="tiny", epochs=1, batch_size=64, train_limit=256,
+settings = TrainSettings(name="tiny", epochs=1, batch_size=64, train_images=256,
                          validation_size=128)
 model, meta = train(config, settings, sys.argv[1])
 print(json.dumps({"epochs_done": meta["epochs_done"],

@@ -129,3 +129,12 @@ def test_the_runs_api_gives_each_runs_figures(runs_dir):
     [record] = TrainHandlers(None, None).runs()
     assert record["run_id"] == RUN_ID and record["params"] == 477_082
     assert record["epochs_done"] == record["epochs"] and record["train_images"] == 55_000
+
+
+def test_the_runs_table_shows_the_record_the_runs_api_gives(runs_dir):
+    handlers = TrainHandlers(None, None)
+    [record] = handlers.runs()
+    table = handlers.runs_views()[0]
+    [row] = [dict(zip(table["headers"], row, strict=True)) for row in table["value"]]
+    assert row["Run"] == record["run_id"] and row["Parameters"] == f"{record['params']:,}"
+    assert row["Training images"] == f"{record['train_images']:,}" == "55,000"

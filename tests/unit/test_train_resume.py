@@ -28,7 +28,7 @@ TINY = [
     "3",
     "--batch-size",
     "32",
-    "--train-limit",
+    "--train-images",
     "6400",
     "--validation-size",
     "200",
@@ -77,6 +77,11 @@ def test_killed_run_resumes_and_finishes_with_every_epoch_once(tmp_path):
     first.wait()
     killed_at = epochs_done(run_dir)
     assert 1 <= killed_at < 3
+    # As a checkpoint written before `train_images` named the count (train_limit, 0 = all):
+    # it still resumes.
+    progress = json.loads((run_dir / "progress.json").read_text())
+    progress["settings"]["train_limit"] = progress["settings"].pop("train_images")
+    (run_dir / "progress.json").write_text(json.dumps(progress))
 
     refused = run_training(run_dir, weights_dir)  # no --resume: the checkpoint is kept safe
     assert refused.wait(timeout=300) == 2
@@ -90,4 +95,5 @@ def test_killed_run_resumes_and_finishes_with_every_epoch_once(tmp_path):
         assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2, 3]
     card = ModelCard.read(weights_dir / "fashion.json")
     assert card.epochs == 3 and card.test_images == 10_000
+    assert card.settings["train_images"] == 6400 and "train_limit" not in card.settings
     assert sum(map(sum, card.confusion_matrix)) == 10_000

@@ -15,6 +15,7 @@ from densenet_demo.inference.runs import Run
 from densenet_demo.training.budget import Budget
 from densenet_demo.training.data import CLASS_NAMES
 from densenet_demo.training.jobs import JobState
+from densenet_demo.training.run_record import RunRecord
 from densenet_demo.ui.model_charts import ANCHORS
 from densenet_demo.ui.train_views import (
     RUNS_TABLE_HEADERS,
@@ -92,11 +93,21 @@ def make_run(
     return Run(run_id, Path("/runs") / run_id, card)
 
 
+def records(*runs: Run) -> list[RunRecord]:
+    return [RunRecord.of(run) for run in runs]
+
+
+def table_rows(*runs: Run) -> list[dict]:
+    """The runs table's rows, each by column name."""
+    headers, rows = runs_table(records(*runs))
+    return [dict(zip(headers, row, strict=True)) for row in rows]
+
+
 def job(state: str = "training", budget: Budget = FOUR_EPOCHS, **fields):
     return JobState(
         "run-20260101-130000-0a0a",
         SMALL.to_dict(),
-        budget._asdict(),
+        budget,
         estimate_seconds=300.0,
         state=state,
         steps=budget.train_images // budget.batch_size,
@@ -232,16 +243,16 @@ def test_progress_line_adds_the_jobs_own_sentence():
 
 def test_runs_table_has_a_row_per_run_under_its_headers():
     runs = [make_run("aaaa"), make_run("bbbb", WIDER)]
-    headers, rows = runs_table(runs)
+    headers, rows = runs_table(records(*runs))
     assert headers == RUNS_TABLE_HEADERS
     assert len(rows) == 2 and all(len(row) == len(headers) for row in rows)
-    assert [row[0] for row in rows] == [run.run_id for run in runs]
+    assert [row["Run"] for row in table_rows(*runs)] == [run.run_id for run in runs]
 
 
 def test_runs_table_formats_each_figure_for_people():
     run = make_run("aaaa", images_per_second=(500.0, 520.0))
-    [row] = runs_table([run])[1]
-    assert dict(zip(RUNS_TABLE_HEADERS, row)) == {
+    [row] = table_rows(run)
+    assert row == {
         "Run": run.run_id,
         "Configuration": "BC k=12 4-4-4 article stem",
         "Parameters": "110,610",
@@ -259,25 +270,22 @@ def test_runs_table_formats_each_figure_for_people():
 
 def test_runs_table_marks_a_run_stopped_before_its_epochs():
     run = make_run("aaaa", val_accuracies=(0.8,), budget=Budget(20_000, 3, 128, 0.1))
-    assert runs_table([run])[1][0][4] == "1/3 cancelled"
+    assert table_rows(run)[0]["Epochs"] == "1/3 cancelled"
 
 
-def test_runs_table_counts_all_55000_images_for_a_run_without_a_limit():
+def test_runs_table_counts_all_55000_images_of_a_run_on_all_of_them():
     run = make_run("aaaa", budget=Budget(55_000, 2, 128, 0.1))
-    assert run.card.settings["train_limit"] == 0
-    assert runs_table([run])[1][0][5] == "55,000"
+    assert run.card.settings["train_images"] == 55_000
+    assert table_rows(run)[0]["Training images"] == "55,000"
 
 
-def test_runs_table_lists_active_jobs_first_with_their_state():
-    waiting = job(state="queued", queue_position=1)
-    training = dataclasses.replace(
-        job(epoch=2, step=5, images_per_second=600.0), run_id="run-20260101-125900-0b0b"
-    )
-    training.history = list(epoch_rows([0.81]))
-    rows = runs_table([make_run("aaaa")], [training, waiting])[1]
-    assert [row[0] for row in rows] == [training.run_id, waiting.run_id, "run-20260101-120000-aaaa"]
-    assert rows[0][4] == "1/4 training" and rows[0][8] == "81.00%" and rows[0][11] == "600"
-    assert rows[1][4] == "0/4 queued (1 ahead)" and rows[1][8] == "—"
+def test_runs_table_reads_the_image_count_of_a_card_written_before_train_images():
+    run = make_run("aaaa", budget=Budget(55_000, 2, 128, 0.1))
+    settings = {**run.card.settings, "train_limit": 0}  # 0: all, as the trainer once wrote
+    del settings["train_images"]
+    old = dataclasses.replace(run, card=dataclasses.replace(run.card, settings=settings))
+    assert table_rows(old)[0]["Training images"] == "55,000"
+    assert "Training images" not in compare_runs(run, old)[1]
 
 
 # --- accuracy against cost -----------------------------------------------------------------
@@ -294,7 +302,7 @@ def test_scatter_joins_the_runs_no_other_beats_as_the_pareto_front(shipped):
         make_run("bbbb", WIDER, val_accuracies=(0.85,)),  # more parameters, less accurate
         make_run("cccc", TINY, val_accuracies=(0.80,)),
     ]
-    by_params, by_macs = runs_scatter_figures(runs, shipped)
+    by_params, by_macs = runs_scatter_figures(records(*runs), shipped)
     for figure in (by_params, by_macs):
         front = scatter_trace(figure, "Pareto front")
         assert list(front.y) == [0.80, 0.86]
@@ -307,13 +315,14 @@ def test_scatter_joins_the_runs_no_other_beats_as_the_pareto_front(shipped):
 
 
 def test_scatter_hover_names_the_run_its_config_and_accuracies(shipped):
-    [hover] = scatter_trace(runs_scatter_figures([make_run("aaaa")], shipped)[0], "runs").customdata
+    by_params = runs_scatter_figures(records(make_run("aaaa")), shipped)[0]
+    [hover] = scatter_trace(by_params, "runs").customdata
     assert hover.startswith("run-20260101-120000-aaaa<br>BC k=12 4-4-4 article stem")
     assert "val 87.41%, test 86.90%" in hover and "2/2 epochs, 20,000 images" in hover
 
 
 def test_scatter_stars_the_shipped_model_at_its_cost_and_validation_accuracy(shipped):
-    by_params, by_macs = runs_scatter_figures([make_run("aaaa")], shipped)
+    by_params, by_macs = runs_scatter_figures(records(make_run("aaaa")), shipped)
     star = scatter_trace(by_params, "shipped model")
     assert list(star.x) == [shipped.params] and list(star.y) == [shipped.final_val_accuracy]
     assert list(scatter_trace(by_macs, "shipped model").x) == [summarize(shipped.config).macs]
@@ -326,14 +335,14 @@ def test_scatter_labels_the_shipped_model_towards_the_middle_of_the_plot(shipped
     )
     macs = [summarize(card.config).macs for card in (small.card, shipped, large.card)]
     assert macs == sorted(macs)
-    by_macs = runs_scatter_figures([small], shipped)[1]  # the shipped model rightmost
+    by_macs = runs_scatter_figures(records(small), shipped)[1]  # the shipped model rightmost
     assert scatter_trace(by_macs, "shipped model").textposition == "bottom left"
-    by_macs = runs_scatter_figures([large], shipped)[1]  # the shipped model leftmost
+    by_macs = runs_scatter_figures(records(large), shipped)[1]  # the shipped model leftmost
     assert scatter_trace(by_macs, "shipped model").textposition == "bottom right"
 
 
 def test_scatter_draws_the_published_test_accuracies_as_labelled_lines():
-    for figure in runs_scatter_figures([make_run("aaaa")], None):
+    for figure in runs_scatter_figures(records(make_run("aaaa")), None):
         lines = [shape.y0 for shape in figure.layout.shapes]
         assert lines == [anchor.accuracy for anchor in ANCHORS]
         labels = {note.text for note in figure.layout.annotations}

@@ -18,6 +18,7 @@ from densenet_demo.inference.runs import saved_runs
 from densenet_demo.training.budget import Budget, TrainingLimits
 from densenet_demo.training.data import load_fashion_mnist
 from densenet_demo.training.jobs import TrainingJobs
+from densenet_demo.training.run_record import RunRecord
 
 pytestmark = pytest.mark.slow  # real training in worker processes
 
@@ -57,7 +58,9 @@ def test_a_job_streams_progress_and_saves_a_run_that_classifies(jobs, tmp_path):
     assert 0 <= final.figures["test_accuracy"] <= 1
     assert f"saved as {run_id}" in final.message
     [run] = saved_runs(tmp_path)
-    assert run.run_id == run_id and run.finished
+    record = RunRecord.of(run)
+    assert run.run_id == run_id and not record.cancelled
+    assert (record.train_images, record.epochs, record.batch_size) == QUICK[:3]
     classifier = load_classifier(run.folder)  # a run folder loads like a weights folder
     test = load_fashion_mnist()["test"]
     predicted = classifier.predict_batch(test.images).argmax(axis=1)
@@ -76,7 +79,7 @@ def test_a_cancel_stops_within_two_seconds_and_keeps_the_epochs_done(jobs, tmp_p
     kept = final.figures["epochs"]
     assert kept >= 1 and kept == len(final.history) < LONG.epochs
     [run] = saved_runs(tmp_path)
-    assert run.card.epochs == kept and not run.finished
+    assert run.card.epochs == kept and RunRecord.of(run).cancelled
     assert final.message.startswith(f"Stopped after {count(kept, 'epoch')}")
     # The queue goes on: a new job starts and finishes.
     again = jobs.submit(TINY, QUICK)
