@@ -27,6 +27,7 @@ from .architecture.training_memory import (
     GPU_MEMORY_GIB,
     OPTIMIZERS,
 )
+from .inference.card import card_path
 from .inference.imagenet import FOLDER_VARIABLE
 from .training.calibration import DEFAULT_FLAG_RATE
 from .training.trainer import TrainSettings
@@ -210,9 +211,9 @@ def _train(args: argparse.Namespace) -> None:
     strategy = distribution_strategy()
     if is_chief(strategy):
         path = export(model, config, settings, meta, args.weights_dir, data_dir=args.data_dir)
-        card_path = path.with_name(settings.name + ".json")
-        print(f"wrote {path} and {card_path}")
-        card = ModelCard.read(card_path)
+        card_file = card_path(args.weights_dir, settings.name)
+        print(f"wrote {path} and {card_file}")
+        card = ModelCard.read(card_file)
         mirror = card.mirror_average
         print(
             f"validation accuracy {mirror.accuracy_alone:.2%} alone, "
@@ -265,7 +266,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         written = write_mistakes(
             classifier.model, classifier.weights_path.parent, name, args.data_dir
         )
-        print(f"wrote {written} and named it in {name}.json")
+        print(f"wrote {written} and named it in {card_path(written.parent, name)}")
     if args.as_photos:
         from .training.calibration import classes_as_photos
 
@@ -280,12 +281,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> None:
     from .training.calibration import calibrate
-    from .training.export import write_card
 
     name, classifier = _trained_model(args)
     folder = classifier.weights_path.parent
     check = calibrate(classifier, folder / f"{name}.domain.npz", args.data_dir, args.flag_rate)
-    write_card(folder / f"{name}.json", dataclasses.replace(classifier.card, domain_check=check))
+    dataclasses.replace(classifier.card, domain_check=check).write(card_path(folder, name))
     print(
         f"{name}: flagged above a feature distance of {check.threshold:.1f}; "
         f"{check.clothing_flagged:.1%} of {check.validation_images:,} held-out clothing "
@@ -293,7 +293,7 @@ def _calibrate(args: argparse.Namespace) -> None:
     )
     for kind, share in check.caught.items():
         print(f"  {share:6.1%} of {kind} caught")
-    print(f"wrote {folder / check.statistics_file} and {folder / f'{name}.json'}")
+    print(f"wrote {folder / check.statistics_file} and {card_path(folder, name)}")
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -302,7 +302,10 @@ def _convert(args: argparse.Namespace) -> None:
     name, classifier = _trained_model(args)
     with _native_logs_silenced():
         path = prepare_for_serving(classifier)
-    print(f"wrote {path} and named it in {name}.json: the app serves it without TensorFlow")
+    print(
+        f"wrote {path} and named it in {card_path(path.parent, name)}: the app serves it "
+        "without TensorFlow"
+    )
 
 
 def _predict(args: argparse.Namespace) -> None:

@@ -54,24 +54,31 @@ def parse_int_list(field: str, text: str) -> tuple[int, ...]:
         ) from None
 
 
+def invalid(field: str, value: Any, allowed: str) -> ValueError:
+    """The one refusal of a bad value, naming the field: "field=value is invalid: allowed ..."."""
+    return ValueError(f"{field}={short_repr(value)} is invalid: allowed {allowed}")
+
+
 def _fail(field: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{field}={short_repr(value)} is invalid: allowed {allowed}")
+    raise invalid(field, value, allowed)
 
 
-def _as_int(field: str, value: Any, low: int, high: int) -> int:
-    """Accept ints and integral floats (JSON clients send 32.0); refuse bools, NaN, text."""
-    allowed = f"an integer from {low} to {high}"
-    if isinstance(value, bool):
-        _fail(field, value, allowed)
+def check_integer(field: str, value: Any, low: int, high: int | None = None) -> int:
+    """`value` as an int if it is a whole number from `low` to `high` (no upper bound when
+    None), else `ValueError` naming `field`. Ints, numpy integers and whole floats (JSON
+    clients and sliders send 32.0) are taken; bools, text, NaN and fractions are refused."""
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
-    try:
-        as_int = int(value) if hasattr(value, "__index__") else None
-    except (TypeError, ValueError):
-        as_int = None
-    if as_int is None or not low <= as_int <= high:
-        _fail(field, value, allowed)
-    return as_int
+    whole = (
+        not isinstance(value, bool)
+        and hasattr(value, "__index__")
+        and low <= value.__index__()
+        and (high is None or value.__index__() <= high)
+    )
+    if not whole:
+        upper = f"of at least {low:,}" if high is None else f"from {low:,} to {high:,}"
+        _fail(field, value, f"an integer {upper}")
+    return value.__index__()
 
 
 def _as_float(field: str, value: Any, allowed: str, accept) -> float:
@@ -102,7 +109,7 @@ def _as_int_tuple(
     if not length[0] <= len(value) <= length[1]:
         _fail(field, value, allowed)
     try:
-        return tuple(_as_int(field, v, *bounds) for v in value)
+        return tuple(check_integer(field, v, *bounds) for v in value)
     except ValueError:
         _fail(field, value, allowed)
 
@@ -162,7 +169,7 @@ class DenseNetConfig:
             value = getattr(self, field)
             if field == "transition_features" and value is None:
                 continue
-            clean[field] = _as_int(field, value, low, high)
+            clean[field] = check_integer(field, value, low, high)
         for field, value in clean.items():
             object.__setattr__(self, field, value)
         self._check_spatial_size()
@@ -207,9 +214,9 @@ class DenseNetConfig:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 3:
             _fail("input_shape", value, allowed)
         try:
-            height = _as_int("input_shape", value[0], *SPATIAL_BOUNDS)
-            width = _as_int("input_shape", value[1], *SPATIAL_BOUNDS)
-            channels = _as_int("input_shape", value[2], *CHANNEL_BOUNDS)
+            height = check_integer("input_shape", value[0], *SPATIAL_BOUNDS)
+            width = check_integer("input_shape", value[1], *SPATIAL_BOUNDS)
+            channels = check_integer("input_shape", value[2], *CHANNEL_BOUNDS)
         except ValueError:
             _fail("input_shape", value, allowed)
         return (height, width, channels)

@@ -16,8 +16,8 @@ from .config import (
     STEMS,
     STYLES,
     DenseNetConfig,
+    check_integer,
     parse_int_list,
-    short_repr,
 )
 from .presets import PRESETS
 from .summary import DEFAULT_BATCH_SIZE
@@ -202,22 +202,6 @@ def preset_controls(name: str) -> dict[str, Any]:
     return controls_from_config(PRESETS[name], name)
 
 
-def check_batch_size(value: Any) -> int:
-    """The memory estimate's batch size; `ValueError` names it unless an integer 1..4096."""
-    # The range first: it refuses NaN, infinity and huge ints before int() could overflow.
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 1 <= value <= MAX_BATCH_SIZE
-        or value != int(value)
-    ):
-        raise ValueError(
-            f"batch_size={short_repr(value)} is invalid: allowed an integer "
-            f"from 1 to {MAX_BATCH_SIZE}"
-        )
-    return int(value)
-
-
 class MemorySettings(NamedTuple):
     """What the memory estimate is for (`report.headline`'s arguments after the summary)."""
 
@@ -226,11 +210,24 @@ class MemorySettings(NamedTuple):
     memory_gib: float
 
 
-def check_memory_inputs(values: Mapping[str, Any]) -> MemorySettings:
-    """The memory estimate's inputs from the control values, each checked (`ValueError` names a
-    bad one); an optimizer or memory size not given takes its default."""
+def check_memory(
+    batch_size: Any,
+    optimizer: Any = OPTIMIZER.default,
+    memory_gib: Any = MEMORY_SIZE.default,
+) -> MemorySettings:
+    """The memory estimate's inputs, each checked: `ValueError` names a bad one."""
     return MemorySettings(
-        check_batch_size(values[BATCH_SIZE.name]),
-        check_optimizer(values.get(OPTIMIZER.name, OPTIMIZER.default)),
-        check_memory_gib(values.get(MEMORY_SIZE.name, MEMORY_SIZE.default)),
+        check_integer(BATCH_SIZE.name, batch_size, 1, MAX_BATCH_SIZE),
+        check_optimizer(optimizer),
+        check_memory_gib(memory_gib),
+    )
+
+
+def check_memory_inputs(values: Mapping[str, Any]) -> MemorySettings:
+    """`check_memory` of the control values by name; an optimizer or memory size not given
+    takes its default."""
+    return check_memory(
+        values[BATCH_SIZE.name],
+        values.get(OPTIMIZER.name, OPTIMIZER.default),
+        values.get(MEMORY_SIZE.name, MEMORY_SIZE.default),
     )

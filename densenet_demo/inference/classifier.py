@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..architecture.config import check_integer
 from ..files import sha256_of, shipped
 from . import imagenet
-from .card import ModelCard
+from .card import ModelCard, card_path
 from .domain import load_statistics
 from .image_file import open_image
 from .litert import LiteRTForward, convert, convert_in_child
@@ -107,15 +108,8 @@ class Classifier:
         return self._to_model_input(open_image(image))
 
     def check_top_k(self, top_k) -> int:
-        if (
-            isinstance(top_k, bool)
-            or not isinstance(top_k, (int, np.integer))
-            or not 1 <= top_k <= len(self.class_names)
-        ):
-            raise ValueError(
-                f"top_k={top_k!r} is invalid: allowed an integer from 1 to {len(self.class_names)}"
-            )
-        return int(top_k)
+        """`top_k` as an int, `ValueError` unless from 1 to the number of classes."""
+        return check_integer("top_k", top_k, 1, len(self.class_names))
 
     def top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
         """(label, probability) of the `top_k` most probable classes, most probable first."""
@@ -128,14 +122,14 @@ class Classifier:
         return self.top(self.predict_batch(self.model_input(image)[None])[0], top_k)
 
 
-def _card_path(name: str, weights_dir: str | Path | None) -> Path:
+def _find_card(name: str, weights_dir: str | Path | None) -> Path:
     """`<name>.json` in `weights_dir`, else in the shipped weights/."""
     directories = list(
         dict.fromkeys(([Path(weights_dir)] if weights_dir is not None else []) + [WEIGHTS_DIR])
     )
     for directory in directories:
-        if (directory / f"{name}.json").is_file():
-            return directory / f"{name}.json"
+        if card_path(directory, name).is_file():
+            return card_path(directory, name)
     cards = sorted({path.stem for directory in directories for path in directory.glob("*.json")})
     raise ValueError(
         f"model {name!r} has no card in {' or '.join(map(str, directories))}: "
@@ -156,9 +150,9 @@ def _checked(path: Path, expected: str | None) -> Path:
 
 def _checked_card(name: str, weights_dir: str | Path | None) -> tuple[ModelCard, Path]:
     """A trained model's card and weights file, refused unless the file's SHA-256 matches."""
-    card_path = _card_path(name, weights_dir)
-    card = ModelCard.read(card_path)
-    return card, _checked(card_path.parent / card.weights_file, card.weights_sha256)
+    path = _find_card(name, weights_dir)
+    card = ModelCard.read(path)
+    return card, _checked(path.parent / card.weights_file, card.weights_sha256)
 
 
 def keras_model(card: ModelCard, weights_path: Path):

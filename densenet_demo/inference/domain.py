@@ -6,77 +6,21 @@ from those of every class it learned (the smallest Mahalanobis distance to a cla
 one covariance shared by the classes: Lee et al. 2018) is flagged. The class means and the
 covariance are fitted on training images and shipped beside the card; the threshold is chosen
 on held-out validation images (`training.calibration`) and kept on the card with the rates it
-was measured at. The labels are still shown.
+was measured at (`card.DomainCheck`). The labels are still shown.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..files import sha256_of
-
-if TYPE_CHECKING:
-    from .card import ModelCard
+from .card import DomainCheck, ModelCard
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class DomainCheck:
-    """The card's out-of-domain check: flag an upload whose feature distance (squared
-    Mahalanobis, to the nearest class) is above `threshold`; the rates are those measured when
-    it was chosen."""
-
-    threshold: float
-    validation_images: int  # held-out training images the threshold was chosen on
-    clothing_flagged: float  # their share above the threshold
-    photos_flagged: float  # the share of them flagged when shown as photos (dark on light)
-    caught: dict[str, float]  # share flagged, per kind of non-clothing picture
-    statistics_file: str  # the class means and shared precision matrix, beside the card
-    statistics_sha256: str
-
-    @classmethod
-    def from_dict(cls, values: Any) -> DomainCheck:
-        """`ValueError` (with no message of its own) unless the card's values fit."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        if not isinstance(values, dict) or set(values) != names:
-            raise ValueError("")
-        shares = [float(values[name]) for name in ("clothing_flagged", "photos_flagged")]
-        caught = {str(kind): float(share) for kind, share in dict(values["caught"]).items()}
-        if (
-            not all(0 <= share <= 1 for share in shares + list(caught.values()))
-            or not all(
-                isinstance(values[name], str) for name in ("statistics_file", "statistics_sha256")
-            )
-            or isinstance(values["validation_images"], bool)
-        ):
-            raise ValueError("")
-        return cls(
-            float(values["threshold"]),
-            int(values["validation_images"]),
-            *shares,
-            caught,
-            values["statistics_file"],
-            values["statistics_sha256"],
-        )
-
-    def flags(self, distance: float) -> bool:
-        """Whether a picture at this feature distance looks out of the model's domain."""
-        return distance > self.threshold
-
-    def sentence(self, suggestion: str) -> str:
-        """One sentence for a flagged picture, `suggestion` saying what to try instead."""
-        return (
-            "This picture does not look like the clothing this model knows: what it sees in it "
-            f"lies farther from every kind it learned than for {1 - self.clothing_flagged:.0%} "
-            f"of real clothing images, so its labels are likely wrong; {suggestion}."
-        )
 
 
 class FeatureStatistics:

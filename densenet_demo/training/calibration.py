@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..files import write_atomically
+from ..inference.card import DomainCheck
 from ..inference.classifier import Classifier
-from ..inference.domain import DomainCheck, FeatureStatistics
+from ..inference.domain import FeatureStatistics
 from .data import Split, load_fashion_mnist, train_validation_split
 
 DEFAULT_FLAG_RATE = 0.05

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import platform
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 from ..architecture.config import DenseNetConfig
 from ..architecture.summary import summarize
 from ..files import sha256_of, write_atomically
-from ..inference.card import MirrorAverage, ModelCard
+from ..inference.card import MirrorAverage, ModelCard, Preprocessing, card_path
 from ..inference.feature_reuse import feature_reuse, reuse_matrices
 from ..inference.litert import convert
 from ..inference.mistakes import confusion_matrix, find_mistakes, mistakes_bytes
@@ -51,14 +50,15 @@ def choose_mirror_average(model, validation: Split) -> MirrorAverage:
 
 
 def test_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    """Accuracy, per-class accuracy and confusion matrix (rows: true class) of `predicted`."""
+    """Accuracy, per-class accuracy and confusion matrix (rows: true class) of `predicted`:
+    the model card's test fields."""
     confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
     per_class = confusion.diagonal() / confusion.sum(axis=1)
     return {
         "test_accuracy": float(np.trace(confusion) / confusion.sum()),
         "test_images": int(confusion.sum()),
         "per_class_accuracy": {name: round(float(a), 4) for name, a in zip(CLASS_NAMES, per_class)},
-        "confusion_matrix": confusion.tolist(),
+        "confusion_matrix": tuple(map(tuple, confusion.tolist())),
     }
 
 
@@ -92,45 +92,43 @@ def export(
     temporary = weights_dir / f".{settings.name}.{os.getpid()}.weights.h5"
     shipped.save_weights(temporary)
     os.replace(temporary, weights_path)
-    card_path = weights_dir / f"{settings.name}.json"
-    values = {
-        "name": settings.name,
-        "config": config.to_dict(),
-        "class_names": list(CLASS_NAMES),
-        "preprocessing": {
-            "kind": "fashion",
-            "input": "28x28 grayscale, light item on a black background",
-            "scale": 1 / 255,
-            "mean": PIXEL_MEAN,
-            "std": PIXEL_STD,
-        },
+    card = ModelCard(
+        name=settings.name,
+        config=config,
+        class_names=CLASS_NAMES,
+        preprocessing=Preprocessing(
+            kind="fashion",
+            input="28x28 grayscale, light item on a black background",
+            scale=1 / 255,
+            mean=PIXEL_MEAN,
+            std=PIXEL_STD,
+        ),
         **report,
-        "params": summarize(config).total_params,
-        "epochs": meta["epochs_done"],
-        "batch_size": settings.batch_size,
-        "seed": settings.seed,
-        "settings": dataclasses.asdict(settings),
-        "validation": "the last completed epoch's val_accuracy on "
+        params=summarize(config).total_params,
+        epochs=meta["epochs_done"],
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        settings=dataclasses.asdict(settings),
+        validation="the last completed epoch's val_accuracy on "
         f"{settings.validation_size} held-out training images",
-        "final_val_accuracy": meta["history"][-1].get("val_accuracy"),
-        "history": meta["history"],  # per-epoch loss and accuracy, train and validation
-        "command": meta["command"],
-        **({"command_note": note} if (note := kernel_note(meta)) else {}),
-        "train_seconds": round(meta["train_seconds"]),
-        "hardware": {
+        final_val_accuracy=meta["history"][-1].get("val_accuracy"),
+        history=tuple(meta["history"]),  # per-epoch loss and accuracy, train and validation
+        command=meta["command"],
+        command_note=kernel_note(meta),
+        train_seconds=round(meta["train_seconds"]),
+        hardware={
             "machine": platform.machine(),
             "processor": processor_name(),
             "cpu_count": os.cpu_count(),
             "tensorflow": tf.__version__,
         },
-        "weights_file": weights_path.name,
-        "weights_sha256": sha256_of(weights_path),
+        weights_file=weights_path.name,
+        weights_sha256=sha256_of(weights_path),
         **save_mistakes(weights_dir, settings.name, test, predicted),
-        "mirror_average": dataclasses.asdict(mirror),
+        mirror_average=mirror,
         **save_serving_files(shipped, config, weights_dir, settings.name),
-    }
-    # Read back as any reader will: a card that would be refused is never written.
-    write_card(card_path, ModelCard.from_json(json.dumps(values), card_path))
+    )
+    card.write(card_path(weights_dir, settings.name))
     return weights_path
 
 
@@ -142,10 +140,6 @@ def processor_name() -> str:
         lines = []
     names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
     return names[0] if names else platform.processor()
-
-
-def write_card(path: Path, card: ModelCard) -> None:
-    write_atomically(path, card.to_json().encode())
 
 
 def save_mistakes(weights_dir: Path, name: str, test: Split, predicted: np.ndarray) -> dict:
@@ -176,7 +170,7 @@ def prepare_for_serving(classifier) -> Path:
     folder = classifier.weights_path.parent
     card = classifier.card
     fields = save_serving_files(classifier.model, card.config, folder, card.name)
-    write_card(folder / f"{card.name}.json", dataclasses.replace(card, **fields))
+    dataclasses.replace(card, **fields).write(card_path(folder, card.name))
     return folder / fields["litert_file"]
 
 
@@ -186,16 +180,15 @@ def write_mistakes(model, weights_dir: Path, name: str, data_dir: str | None = N
     The test set is predicted as `export` predicted it, and nothing is written unless the
     confusion matrix equals the card's: the images shown must agree with the card's figures.
     """
-    card_path = Path(weights_dir) / f"{name}.json"
-    card = ModelCard.read(card_path)
+    path = card_path(weights_dir, name)
+    card = ModelCard.read(path)
     test = load_fashion_mnist(data_dir)["test"]
     predicted = probabilities(model, test, card.mirror_averaged).argmax(axis=1)
-    confusion = test_report(test.labels, predicted)["confusion_matrix"]
-    if tuple(map(tuple, confusion)) != card.confusion_matrix:
+    if test_report(test.labels, predicted)["confusion_matrix"] != card.confusion_matrix:
         raise ValueError(
             f"the model's test-set predictions differ from the confusion matrix "
-            f"in {card_path}: its mistakes were not written"
+            f"in {path}: its mistakes were not written"
         )
-    card = dataclasses.replace(card, **save_mistakes(card_path.parent, name, test, predicted))
-    write_card(card_path, card)
-    return card_path.parent / card.mistakes_file
+    card = dataclasses.replace(card, **save_mistakes(path.parent, name, test, predicted))
+    card.write(path)
+    return path.parent / card.mistakes_file

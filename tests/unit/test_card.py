@@ -1,11 +1,18 @@
 """The model card: one typed class reads and writes it, and refuses a malformed or incomplete
 one in one sentence naming the field."""
 
+import dataclasses
 import json
 
 import pytest
 
-from densenet_demo.inference.card import ModelCard
+from densenet_demo.inference.card import (
+    DomainCheck,
+    MirrorAverage,
+    ModelCard,
+    Preprocessing,
+    card_path,
+)
 from densenet_demo.inference.classifier import WEIGHTS_DIR, load_classifier
 from densenet_demo.inference.imagenet import imagenet_card
 
@@ -57,36 +64,50 @@ def changed(**fields):
         (without("preprocessing"), "field 'preprocessing' is missing"),
         (
             changed(test_accuracy="93%"),
-            "field 'test_accuracy' must be a fraction from 0 to 1, not '93%'",
+            ": test_accuracy='93%' is invalid: allowed a fraction from 0 to 1.",
         ),
-        (changed(test_accuracy=1.5), "field 'test_accuracy' must be a fraction"),
-        (changed(epochs=-1), "field 'epochs' must be a count"),
-        (changed(params=True), "field 'params' must be a count"),
-        (changed(class_names="T-shirt"), "field 'class_names' must be a list of class names"),
+        (changed(test_accuracy=1.5), ": test_accuracy=1.5 is invalid: allowed a fraction"),
+        (changed(epochs=-1), ": epochs=-1 is invalid: allowed an integer of at least 0."),
+        (changed(params=True), ": params=True is invalid: allowed an integer of at least 0."),
+        (changed(class_names="T-shirt"), ": class_names='T-shirt' is invalid: allowed a list"),
         (
             changed(config={"growth_rate": 0}),
-            "field 'config' must be a DenseNetConfig as a JSON "
-            "object, not {'growth_rate': 0} (growth_rate=0 is "
-            "invalid",
+            ": config: growth_rate=0 is invalid: allowed an integer from 1 to 256.",
+        ),
+        (
+            changed(preprocessing=[0.5]),
+            ": preprocessing=[0.5] is invalid: allowed an object with kind, input, scale, mean "
+            "and std.",
         ),
         (
             changed(preprocessing={"input": "28x28", "scale": 1, "mean": 0, "std": 1}),
-            "field 'preprocessing' must be an object with kind, input, scale, mean and std, not "
-            "{'input': '28x28', 'mean': 0, 'scale': 1, 'std': 1} ('kind' is missing)",
+            ": field 'preprocessing.kind' is missing.",
         ),
         (
             changed(preprocessing={"kind": "cifar", "input": "x", "scale": 1, "mean": 0, "std": 1}),
-            "kind must be one of 'fashion', 'imagenet'",
+            ": preprocessing.kind='cifar' is invalid: allowed one of 'fashion', 'imagenet'.",
+        ),
+        (
+            changed(mirror_average={**shipped_values()["mirror_average"], "used": 1}),
+            ": mirror_average.used=1 is invalid: allowed true or false.",
+        ),
+        (
+            changed(domain_check={**shipped_values()["domain_check"], "colour": "red"}),
+            ": field 'domain_check.colour' is unknown.",
+        ),
+        (
+            changed(domain_check={**shipped_values()["domain_check"], "caught": {"noise": 2}}),
+            ": domain_check.caught={'noise': 2} is invalid: allowed fractions by kind of picture.",
         ),
         (
             changed(class_names=["a", "b"]),
             "field 'class_names' has 2 names for a config with 10 classes",
         ),
         (changed(confusion_matrix=[[1, 2], [3, 4]]), "field 'confusion_matrix' must be 10 x 10"),
-        (changed(mistakes_file=None), "field 'mistakes_file' must be a file name"),
+        (changed(mistakes_file=None), ": mistakes_file=None is invalid: allowed a file name."),
         (without("mistakes_sha256"), "fields 'mistakes_file' and 'mistakes_sha256' come together"),
         (without("litert_sha256"), "fields 'litert_file' and 'litert_sha256' come together"),
-        (changed(feature_reuse=[["x"]]), "field 'feature_reuse' must be a list of matrices"),
+        (changed(feature_reuse=[["x"]]), ": feature_reuse=[[...]] is invalid: allowed a list of"),
         (
             changed(feature_reuse=[[[0.5]]]),
             "field 'feature_reuse' does not fit the config: the feature-reuse grids are "
@@ -110,3 +131,29 @@ def test_loading_a_model_with_a_malformed_card_says_which_file_and_field(tmp_pat
         r"'class_names' is missing\.$",
     ):
         load_classifier("fashion", tmp_path)
+
+
+def test_every_field_says_what_it_must_be_and_nested_records_are_described_by_their_fields():
+    for record in (ModelCard, Preprocessing, MirrorAverage, DomainCheck):
+        for field in dataclasses.fields(record):
+            assert callable(field.metadata["read"]) and field.metadata["doc"], field.name
+    [mirror] = [field for field in dataclasses.fields(ModelCard) if field.name == "mirror_average"]
+    names = [field.name for field in dataclasses.fields(MirrorAverage)]
+    assert mirror.metadata["doc"] == (f"an object with {', '.join(names[:-1])} and {names[-1]}")
+
+
+def test_a_card_whose_fields_disagree_cannot_be_made():
+    card = ModelCard.read(SHIPPED)
+    with pytest.raises(ValueError, match="^field 'class_names' has 2 names for a config with 10"):
+        dataclasses.replace(card, class_names=("a", "b"))
+
+
+def test_the_writer_writes_only_what_a_reader_accepts(tmp_path):
+    card = ModelCard.read(SHIPPED)
+    path = card_path(tmp_path, card.name)
+    assert path == tmp_path / "fashion.json"
+    card.write(path)
+    assert path.read_text() == SHIPPED.read_text()
+    with pytest.raises(ValueError, match=r"fashion\.json is not a valid model card: epochs=-1"):
+        dataclasses.replace(card, epochs=-1).write(path)
+    assert path.read_text() == SHIPPED.read_text()  # the refused card was not written

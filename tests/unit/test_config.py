@@ -2,11 +2,13 @@
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
 
 from densenet_demo import PRESETS, DenseNetConfig
+from densenet_demo.architecture.config import check_integer
 
 
 def test_defaults_are_densenet121():
@@ -89,3 +91,37 @@ def test_round_trips_through_dict():
 def test_unknown_dict_field_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown config field.*depth"):
         DenseNetConfig.from_dict({"depth": 121})
+
+
+@pytest.mark.parametrize(
+    "value, high, expected",
+    [
+        (3, 10, 3),
+        (3.0, 10, 3),
+        (np.int64(10), 10, 10),
+        (np.float64(1.0), None, 1),
+        (10**12, None, 10**12),
+    ],
+)
+def test_the_integer_checker_takes_whole_numbers_of_any_kind(value, high, expected):
+    checked = check_integer("count", value, 1, high)
+    assert checked == expected and type(checked) is int
+
+
+@pytest.mark.parametrize(
+    "value, high, message",
+    [
+        (0, 10, "count=0 is invalid: allowed an integer from 1 to 10"),
+        (11, 10, "count=11 is invalid: allowed an integer from 1 to 10"),
+        (2.5, 10, "count=2.5 is invalid"),
+        (True, 10, "count=True is invalid"),
+        ("3", 10, "count='3' is invalid"),
+        (math.nan, 10, "count=nan is invalid"),
+        (None, 10, "count=None is invalid"),
+        (0, None, "count=0 is invalid: allowed an integer of at least 1"),
+        (0, 55_000, "count=0 is invalid: allowed an integer from 1 to 55,000"),
+    ],
+)
+def test_the_integer_checker_refuses_in_one_sentence_naming_the_field(value, high, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        check_integer("count", value, 1, high)

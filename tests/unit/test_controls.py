@@ -14,6 +14,7 @@ from densenet_demo.architecture.controls import (
     MEMORY_CONTROLS,
     MEMORY_SIZE,
     OPTIMIZER,
+    check_memory,
     check_memory_inputs,
     config_from_controls,
     controls_from_config,
@@ -76,3 +77,13 @@ def test_the_memory_inputs_follow_the_config_controls_and_take_defaults_when_not
     )
     with pytest.raises(ValueError, match="^memory_gib="):
         check_memory_inputs({"batch_size": 8, "memory_gib": "a lot"})
+
+
+def test_the_memory_inputs_are_checked_each_naming_itself():
+    assert check_memory(64.0, "adam", 24) == (64, "adam", 24.0)
+    with pytest.raises(
+        ValueError, match=r"^batch_size=0 is invalid: allowed an integer from 1 to 4,096$"
+    ):
+        check_memory(0)
+    with pytest.raises(ValueError, match=r"^optimizer='rmsprop' is invalid"):
+        check_memory(8, "rmsprop")

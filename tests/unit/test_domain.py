@@ -7,12 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from densenet_demo.inference.card import ModelCard
+from densenet_demo.inference.card import DomainCheck, ModelCard, card_path
 from densenet_demo.inference.classifier import load_classifier
-from densenet_demo.inference.domain import DomainCheck, FeatureStatistics
+from densenet_demo.inference.domain import FeatureStatistics
 from densenet_demo.inference.service import ModelRegistry
 from densenet_demo.training.calibration import NON_CLOTHING, calibrate, non_clothing
-from densenet_demo.training.export import write_card
 from densenet_demo.ui.classify_tab import ClassifyHandlers
 
 from support import EXAMPLE
@@ -65,7 +64,7 @@ def calibrated(tiny_weights_dir, tmp_path_factory):
     check = calibrate(
         classifier, folder / "fashion.domain.npz", flag_rate=0.1, count=20, fit_images=400
     )
-    write_card(folder / "fashion.json", dataclasses.replace(classifier.card, domain_check=check))
+    dataclasses.replace(classifier.card, domain_check=check).write(card_path(folder, "fashion"))
     return folder, check
 
 
@@ -79,7 +78,7 @@ def test_the_threshold_flags_the_chosen_share_of_held_out_clothing(calibrated):
 
 def test_the_check_travels_on_the_card(calibrated):
     folder, check = calibrated
-    assert ModelCard.read(folder / "fashion.json").domain_check == check
+    assert ModelCard.read(card_path(folder, "fashion")).domain_check == check
 
 
 def test_the_classifier_loads_the_check_with_its_statistics(calibrated):
@@ -100,9 +99,9 @@ def classified_with_threshold(calibrated, folder, threshold):
     """The Classify handler's answer for the example, its model's check set to `threshold`."""
     source, check = calibrated
     shutil.copytree(source, folder)
-    card = ModelCard.read(folder / "fashion.json")
+    card = ModelCard.read(card_path(folder, "fashion"))
     check = dataclasses.replace(check, threshold=threshold)
-    write_card(folder / "fashion.json", dataclasses.replace(card, domain_check=check))
+    dataclasses.replace(card, domain_check=check).write(card_path(folder, "fashion"))
     return ClassifyHandlers(ModelRegistry(folder)).classify(str(EXAMPLE), 3)
 
 
