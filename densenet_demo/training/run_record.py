@@ -71,3 +71,20 @@ class RunRecord:
 
 
 RUN_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(RunRecord))
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "DenseNetConfig": "object"}
+
+
+def _json_type(annotation: str) -> str | list[str]:
+    kinds = [kind.strip() for kind in annotation.split("|")]
+    types = [_JSON_TYPES[kind] for kind in kinds if kind != "None"]
+    return [*types, "null"] if "None" in kinds else types[0]
+
+
+# `to_json`'s JSON Schema, read from the fields' types (for the API's declared output).
+RUN_RECORD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        field.name: {"type": _json_type(field.type)} for field in dataclasses.fields(RunRecord)
+    },
+    "required": list(RUN_RECORD_FIELDS),
+}

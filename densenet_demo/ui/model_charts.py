@@ -25,6 +25,7 @@ class Anchor(NamedTuple):
 
 
 TRAINING_COLOUR, VALIDATION_COLOUR = "#1f77b4", "#ff7f0e"
+HIGHLIGHT_COLOUR, ANCHOR_COLOUR = "#d62728", "#7f7f7f"  # this model (or the best), published
 CURVE_COLOURS = {"training": TRAINING_COLOUR, "validation": VALIDATION_COLOUR}
 LEGEND_BELOW = {"orientation": "h", "y": -0.25}  # a side legend would squeeze a phone's plot
 
@@ -77,7 +78,7 @@ def accuracy_figure(card: ModelCard) -> go.Figure:
             y=names,
             orientation="h",
             customdata=details,
-            marker_color=["#d62728"] + ["#7f7f7f"] * len(ANCHORS),
+            marker_color=[HIGHLIGHT_COLOUR] + [ANCHOR_COLOUR] * len(ANCHORS),
             text=[f"{value:.1%}" for value in values],
             textposition="auto",
             hovertemplate="%{customdata[0]}: %{x:.1%}<br>from %{customdata[1]}<extra></extra>",
@@ -118,7 +119,7 @@ def per_class_figure(card: ModelCard) -> go.Figure:
                     "x1": 1,
                     "y0": card.test_accuracy,
                     "y1": card.test_accuracy,
-                    "line": {"dash": "dash", "color": "#d62728"},
+                    "line": {"dash": "dash", "color": HIGHLIGHT_COLOUR},
                 }
             ],
             "annotations": [

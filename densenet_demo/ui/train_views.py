@@ -19,7 +19,9 @@ from ..training.jobs import JobState
 from ..training.run_record import RunRecord, macs_of
 from ..training.trainer import saved_settings
 from .model_charts import (
+    ANCHOR_COLOUR,
     ANCHORS,
+    HIGHLIGHT_COLOUR,
     LEGEND_BELOW,
     TRAINING_COLOUR,
     Curve,
@@ -27,7 +29,7 @@ from .model_charts import (
     epoch_curves,
 )
 
-FRONT_COLOUR, SHIPPED_COLOUR, ANCHOR_COLOUR = "#d62728", "#2ca02c", "#7f7f7f"
+FRONT_COLOUR, SHIPPED_COLOUR = HIGHLIGHT_COLOUR, "#2ca02c"
 
 
 # --- words and numbers -------------------------------------------------------------------

@@ -3,6 +3,7 @@ listed, the oldest removed beyond the kept count; each run's record read from it
 
 import json
 
+import jsonschema
 import pytest
 
 from densenet_demo.inference import runs
@@ -14,7 +15,7 @@ from densenet_demo.inference.runs import (
     saved_run,
     saved_runs,
 )
-from densenet_demo.training.run_record import RUN_RECORD_FIELDS, RunRecord
+from densenet_demo.training.run_record import RUN_RECORD_FIELDS, RUN_RECORD_SCHEMA, RunRecord
 
 from support import ROOT
 
@@ -112,3 +113,6 @@ def test_a_run_record_as_json_is_its_fields_with_the_config_as_an_object(tmp_pat
         SHIPPED_CARD["params"],
     )
     assert record["val_accuracy"] == SHIPPED_CARD["final_val_accuracy"]
+    jsonschema.validate(record, RUN_RECORD_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):  # the schema says what it gives
+        jsonschema.validate({**record, "train_images": "all"}, RUN_RECORD_SCHEMA)
