@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..architecture.config import DenseNetConfig, short_repr
+from ..architecture.config import DenseNetConfig, check_integer, short_repr
 from ..architecture.controls import Control
 from ..architecture.geometry import final_spatial_size
 from ..architecture.summary import Summary, summarize
@@ -90,20 +90,6 @@ class Budget(NamedTuple):
         )
 
 
-def _whole(control: Control, value: Any, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not low <= value <= high
-        or value != int(value)
-    ):
-        raise ValueError(
-            f"{control.name}={short_repr(value)} is invalid: allowed an integer from "
-            f"{low:,} to {high:,}"
-        )
-    return int(value)
-
-
 def check_budget(values: Mapping[str, Any]) -> Budget:
     """The budget from the control values by name, each checked: `ValueError` names a bad
     one. Any image count from 1,000 to all (`TRAINING_IMAGES`) and batch size from 8 to 512
@@ -117,9 +103,9 @@ def check_budget(values: Mapping[str, Any]) -> Budget:
             f"learning_rate={short_repr(rate)} is invalid: allowed a number from 0.00001 to 2"
         )
     return Budget(  # (the fewest images allowed still fill the largest batch)
-        _whole(TRAIN_IMAGES, values[TRAIN_IMAGES.name], 1_000, TRAINING_IMAGES),
-        _whole(EPOCHS, values[EPOCHS.name], 1, int(EPOCHS.maximum)),
-        _whole(TRAIN_BATCH_SIZE, values[TRAIN_BATCH_SIZE.name], 8, 512),
+        check_integer(TRAIN_IMAGES.name, values[TRAIN_IMAGES.name], 1_000, TRAINING_IMAGES),
+        check_integer(EPOCHS.name, values[EPOCHS.name], 1, int(EPOCHS.maximum)),
+        check_integer(TRAIN_BATCH_SIZE.name, values[TRAIN_BATCH_SIZE.name], 8, 512),
         float(rate),
     )
 
