@@ -17,7 +17,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from .card import ModelCard
+from .card import ModelCard, card_path
 
 RUNS_VARIABLE = "DENSENET_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path.home() / ".cache" / "densenet-explorer" / "train-tab-runs"
@@ -58,7 +58,7 @@ def run_folder(run_id, root: Path | None = None) -> Path:
             f"{str(run_id)[:60]!r} is not a run id: a run id looks like run-20261201-093000-1a2b"
         )
     folder = (root or runs_dir()) / run_id
-    if not (folder / f"{run_id}.json").is_file():
+    if not card_path(folder, run_id).is_file():
         raise ValueError(f"run {run_id} is not among the saved runs (it may have been removed)")
     return folder
 
@@ -76,7 +76,7 @@ def saved_run(run_id, root: Path | None = None) -> Run:
     """One saved run by id; `ValueError` in one sentence as `run_folder` says, or when its card
     is not valid."""
     folder = run_folder(run_id, root)
-    return Run(run_id, folder, ModelCard.read(folder / f"{run_id}.json"))
+    return Run(run_id, folder, ModelCard.read(card_path(folder, run_id)))
 
 
 def saved_runs(root: Path | None = None) -> list[Run]:
@@ -84,11 +84,11 @@ def saved_runs(root: Path | None = None) -> list[Run]:
     root = root or runs_dir()
     runs = []
     for folder in sorted(root.glob("run-*"), reverse=True):
-        card_path = folder / f"{folder.name}.json"
-        if not is_run_id(folder.name) or not card_path.is_file():
+        card_file = card_path(folder, folder.name)
+        if not is_run_id(folder.name) or not card_file.is_file():
             continue
         try:
-            runs.append(Run(folder.name, folder, ModelCard.read(card_path)))
+            runs.append(Run(folder.name, folder, ModelCard.read(card_file)))
         except (ValueError, OSError):
             continue  # damaged or half-copied by hand: not a run to show or serve
     return runs

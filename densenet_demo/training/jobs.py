@@ -30,6 +30,7 @@ from typing import Any
 
 from ..architecture.config import DenseNetConfig
 from ..architecture.report import count
+from ..inference.card import card_path
 from ..inference.runs import new_run_id, remove_oldest, runs_dir
 from .budget import Budget, TrainingLimits, estimate_seconds, training_limits
 from .trainer import TrainSettings
@@ -116,7 +117,7 @@ class TrainingJobs:
         training now.)"""
         oldest = time.time() - (self.limits.max_minutes + 60) * 60
         for folder in self.root.glob("run-*"):
-            if not (folder / f"{folder.name}.json").exists():
+            if not card_path(folder, folder.name).exists():
                 with contextlib.suppress(OSError):
                     newest = max(path.stat().st_mtime for path in [folder, *folder.iterdir()])
                     if newest < oldest:
@@ -426,7 +427,7 @@ def work(spec: dict, messages, cancel) -> None:
         export(model, config, settings, meta, run_dir, data_dir=spec["data_dir"])
         from ..inference.card import ModelCard
 
-        card = ModelCard.read(run_dir / f"{settings.name}.json")
+        card = ModelCard.read(card_path(run_dir, settings.name))
         messages.put(
             (
                 "saved",

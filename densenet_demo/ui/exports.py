@@ -25,6 +25,7 @@ from ..architecture.report import layer_table_csv
 from ..architecture.share import config_code, config_json, file_stem
 from ..architecture.summary import summarize
 from ..files import write_atomically, writing_atomically
+from ..inference.card import card_path
 from ..inference.runs import Run
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ def run_file(run: Run) -> str:
     """A saved run as `<run id>.zip`: its model card and every file the card names (weights,
     converted model, misclassified test images), as `load_classifier` reads a run folder."""
     card = run.card
-    names = [f"{run.run_id}.json", card.weights_file, card.litert_file, card.mistakes_file]
+    card_file = card_path(run.folder, run.run_id).name
+    names = [card_file, card.weights_file, card.litert_file, card.mistakes_file]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in filter(None, names):
