@@ -1,9 +1,10 @@
 """docs/api.md as a reader uses it: every Python example there and in the README runs as written
 against the app, and every public endpoint and MCP tool the app offers is on the page.
 
-An example is marked by an HTML comment on the line above its block: `<!-- docs-example: slow -->`
-(it builds, trains or explains with a Keras model) or `<!-- docs-example: network -->` (it needs
-Keras' ImageNet weights, a download: skipped where the app says it could not download them)."""
+An example may be marked, for the reader and for this test, on the line above its block:
+`*Example (slow: why):*` (it builds, trains or explains with a Keras model) or
+`*Example (network: why):*` (it needs Keras' ImageNet weights, a download: skipped where the app
+says it could not download them)."""
 
 import re
 import subprocess
@@ -18,7 +19,7 @@ DOC = ROOT / "docs" / "api.md"
 PAGES = [ROOT / "README.md", DOC]
 DOC_URL = "http://127.0.0.1:7860/"  # the address the examples are written for
 EXAMPLE = re.compile(
-    r"(?:<!-- docs-example: (?P<mark>\S+) -->\n)?```python\n(?P<code>.*?)^```", re.S | re.M
+    r"(?:^\*Example \((?P<mark>\w+): [^)]*\):\*\n)?^```python\n(?P<code>.*?)^```", re.S | re.M
 )
 HEADING = re.compile(r"^#+ (.*)$", re.M)
 MARKS = {None: (), "slow": (pytest.mark.slow,), "network": ()}
