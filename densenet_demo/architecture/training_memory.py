@@ -33,12 +33,12 @@ DEFAULT_MEMORY_GIB = 16
 MEMORY_GIB_BOUNDS = (0.5, 1024)
 GIB = 2**30
 # Which activation count a total or a largest batch uses: as Keras keeps them (checked against
-# measurement, README), every layer's output, or the shared-memory implementation's.
+# measurement, docs/performance.md), every layer's output, or the shared-memory implementation's.
 ACTIVATION_COUNTS = ("saved", "naive", "shared")
 MEMORY_ACCOUNT = (
     "Counted: float32 weights (BN statistics included), one gradient per trainable weight, the "
     "optimizer's state and the activations; not counted: the framework itself (CUDA context and "
-    "cuDNN workspace: 0.4–0.65 GB in the DenseNet authors' Torch figures, README; TensorFlow's "
+    "cuDNN workspace: 0.4–0.65 GB in the DenseNet authors' Torch figures, docs/performance.md; TensorFlow's "
     "runtime), the input pipeline and allocator fragmentation."
 )
 
