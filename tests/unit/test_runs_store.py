@@ -24,11 +24,12 @@ SHIPPED_CARD = json.loads((ROOT / "weights" / "fashion.json").read_text())
 
 def make_run(root, run_id, epochs=2, given=2, **settings):
     """A run folder holding the shipped card renamed (its settings as written before
-    `train_images`: `train_limit` 0, all the images), `settings` changed."""
+    `train_images`: `train_limit` 0, all the images), `settings` changed (None: left out)."""
     folder = root / run_id
     folder.mkdir(parents=True)
     card = {**SHIPPED_CARD, "name": run_id, "epochs": epochs}
-    card["settings"] = {**card["settings"], "epochs": given, "name": run_id, **settings}
+    changed = {**card["settings"], "epochs": given, "name": run_id, **settings}
+    card["settings"] = {name: value for name, value in changed.items() if value is not None}
     (folder / f"{run_id}.json").write_text(json.dumps(card))
     return folder
 
@@ -97,7 +98,7 @@ def test_a_run_record_reads_the_image_count_of_a_card_written_before_train_image
     assert SHIPPED_CARD["settings"]["train_limit"] == 0  # the shipped card: all the images
     make_run(tmp_path, "run-20261201-090000-aaaa")
     make_run(tmp_path, "run-20261201-100000-bbbb", train_limit=640)
-    make_run(tmp_path, "run-20261201-110000-cccc", train_limit=None, train_images=2_000)
+    make_run(tmp_path, "run-20261201-110000-cccc", train_limit=None, train_images=2_000)  # today
     counts = [RunRecord.of(run).train_images for run in saved_runs(tmp_path)]
     assert counts == [2_000, 640, 55_000]
 
