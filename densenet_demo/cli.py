@@ -9,26 +9,16 @@ import dataclasses
 import json
 import os
 import sys
+import typing
 from pathlib import Path
 
-from .architecture.config import (
-    CLASSIFIER_ACTIVATIONS,
-    STEMS,
-    STYLES,
-    DenseNetConfig,
-    parse_int_list,
-)
+from .architecture.config import DenseNetConfig, check_integer, parse_int_list
+from .architecture.controls import CONTROLS, MEMORY_CONTROLS, Control
 from .architecture.presets import PRESETS
 from .architecture.share import file_stem, read_config
-from .architecture.summary import DEFAULT_BATCH_SIZE
-from .architecture.training_memory import (
-    DEFAULT_MEMORY_GIB,
-    DEFAULT_OPTIMIZER,
-    GPU_MEMORY_GIB,
-    OPTIMIZERS,
-)
 from .inference.card import card_path
 from .inference.imagenet import FOLDER_VARIABLE
+from .training.budget import BUDGET_CONTROLS, Budget
 from .training.calibration import DEFAULT_FLAG_RATE
 from .training.trainer import TrainSettings
 
@@ -45,80 +35,87 @@ def _int_list(field: str):
     return parse
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
+def _integer(field: str, low: int):
+    """An argparse type: a whole number of at least `low`, refused (`check_integer`) naming
+    `field`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = text
+        try:
+            return check_integer(field, value, low)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _choice_values(control: Control) -> tuple:
+    return tuple(choice[1] if isinstance(choice, tuple) else choice for choice in control.choices)
+
+
+def _described(control: Control) -> str:
+    """An option's help: the control's label, information and labelled menu, as the page
+    shows them."""
+    menu = [choice[0] for choice in control.choices if isinstance(choice, tuple)]
+    return (
+        control.label
+        + (f": {control.info}" if control.info else "")
+        + (f" (menu: {'; '.join(menu)})" if menu and not isinstance(control.default, str) else "")
+    )
+
+
+def _add_control(parser, control: Control, flags: list[str], default, help: str, **kind) -> None:
+    """An option for a control that is not a config field (the memory estimate's, the
+    training budget's): text choices are the control's, a typed-in number is a float, any
+    other value has the default's type."""
+    if isinstance(control.default, str):
+        kind.setdefault("choices", _choice_values(control))
+    elif "type" not in kind:
+        kind["type"] = float if control.custom_value else type(control.default)
+    parser.add_argument(*flags, default=default, help=help, **kind)
+
+
+def _config_option(field: str) -> dict:
+    """argparse's arguments for the option of a `DenseNetConfig` field, from its type hint and
+    the controls that feed it."""
+    hint = typing.get_type_hints(DenseNetConfig)[field]
+    kind = next(arg for arg in typing.get_args(hint) or (hint,) if arg is not type(None))
+    controls = [control for control in CONTROLS if control.field == field]
+    label = ", ".join(_described(control) for control in controls)
+    if typing.get_origin(hint) is tuple:
+        example = ",".join(map(str, getattr(DenseNetConfig(), field)))
+        return {"type": _int_list(field), "metavar": "N,N,...", "help": f"{label} (e.g. {example})"}
+    if kind is bool:
+        return {"action": argparse.BooleanOptionalAction, "default": None, "help": label}
+    if kind is str:
+        return {"choices": _choice_values(controls[0]), "help": label}
+    return {"type": kind, "metavar": "N" if kind is int else "X", "help": label}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, default_preset: str) -> None:
+    """The architecture's options, one per `DenseNetConfig` field, described as the Explore
+    controls that feed it (`CONTROLS`)."""
     group = parser.add_argument_group(
         "architecture (each option replaces the preset's value; see DenseNetConfig)"
     )
-    option = group.add_argument
-    option(
+    [preset] = [control for control in CONTROLS if control.name == "preset"]
+    group.add_argument(
         "--preset",
-        choices=sorted(PRESETS),
+        choices=sorted(_choice_values(preset)),
         default=default_preset,
-        help=f"the DenseNet to start from (default {default_preset})",
+        help=f"{preset.label}: the DenseNet to start from (default {default_preset})",
     )
-    option(
+    group.add_argument(
         "--config",
         metavar="FILE|JSON|LINK",
         help="a whole configuration instead of a preset: a JSON file (the Explore tab's "
         "download), a JSON object of DenseNetConfig fields, or a share link or its query string",
     )
-    option(
-        "--input-shape",
-        type=_int_list("input_shape"),
-        metavar="H,W,C",
-        help="input height, width and channels, e.g. 224,224,3",
-    )
-    option("--num-classes", type=int, metavar="N", help="classifier outputs")
-    option("--growth-rate", type=int, metavar="K", help="channels each dense layer adds (k)")
-    option(
-        "--block-layers",
-        type=_int_list("block_layers"),
-        metavar="L1,L2,...",
-        help="dense layers per block, 1 to 6 blocks, e.g. 6,12,24,16",
-    )
-    option(
-        "--bottleneck",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="a 1x1 conv to bn_size x k channels before each 3x3 conv (-B)",
-    )
-    option("--bn-size", type=int, metavar="N", help="bottleneck width, in multiples of k")
-    option(
-        "--compression",
-        type=float,
-        metavar="THETA",
-        help="share of channels a transition keeps, 0 < theta <= 1 (-C)",
-    )
-    option("--init-features", type=int, metavar="N", help="channels out of the stem")
-    option(
-        "--stem",
-        choices=STEMS,
-        help="imagenet: 7x7/2 conv + 3x3/2 max-pool; cifar: 3x3 conv; article: 7x7/2 conv",
-    )
-    option("--dropout-rate", type=float, metavar="P", help="dropout after each conv, 0 <= P < 1")
-    option(
-        "--classifier-activation",
-        choices=CLASSIFIER_ACTIVATIONS,
-        help="the last layer's activation",
-    )
-    option("--style", choices=STYLES, help="article: the seed article's simplified layers")
-    option(
-        "--transition-features",
-        type=int,
-        metavar="N",
-        help="a fixed transition width instead of theta x channels (the article's 128)",
-    )
+    for field in dataclasses.fields(DenseNetConfig):
+        group.add_argument(f"--{field.name.replace('_', '-')}", **_config_option(field.name))
 
 
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
@@ -129,6 +126,8 @@ def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
         for field in dataclasses.fields(DenseNetConfig)
         if getattr(args, field.name, None) is not None
     }
+    if overrides.get("transition_features") == 0:  # as on the page: 0 means use θ
+        overrides["transition_features"] = None
     return dataclasses.replace(_base_config(args), **overrides)
 
 
@@ -150,6 +149,7 @@ def _base_config(args: argparse.Namespace) -> DenseNetConfig:
 
 
 def _summary(args: argparse.Namespace) -> None:
+    from .architecture.controls import check_memory
     from .architecture.report import (
         headline,
         layer_table,
@@ -158,22 +158,18 @@ def _summary(args: argparse.Namespace) -> None:
         text_table,
     )
     from .architecture.summary import summarize
-    from .architecture.training_memory import (
-        MEMORY_ACCOUNT,
-        check_memory_gib,
-    )
+    from .architecture.training_memory import MEMORY_ACCOUNT
 
     config = config_from_args(args)
     summary = summarize(config)
-    memory_gib = check_memory_gib(args.memory_gib)
+    memory = check_memory(args.batch_size, args.optimizer, args.memory_gib)
     if args.json:
-        record = summary_record(summary, args.batch_size, args.optimizer, memory_gib)
-        print(json.dumps(record, indent=1))
+        print(json.dumps(summary_record(summary, *memory), indent=1))
         return
     print(f"{file_stem(config)}: {config}\n")
-    for label, value in headline(summary, args.batch_size, args.optimizer, memory_gib):
+    for label, value in headline(summary, *memory):
         print(f"{label}: {value}")
-    print(f"\n{summary.activation_memory(args.batch_size).reason}\n{MEMORY_ACCOUNT}\n")
+    print(f"\n{summary.activation_memory(memory.batch_size).reason}\n{MEMORY_ACCOUNT}\n")
     print(text_table(*stage_table(summary)))
     if args.layers:
         print()
@@ -198,6 +194,7 @@ def _train(args: argparse.Namespace) -> None:
         name=args.name or (file_stem(config) if args.config else args.preset),
         epochs=args.epochs,
         batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         seed=args.seed,
         train_images=args.train_images or None,  # (0: all, as --train-limit 0 was)
         xla=args.xla,
@@ -354,27 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser("summary", help="print the analytic summary of a DenseNet")
     _add_config_options(summary, "densenet121")
-    summary.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULT_BATCH_SIZE,
-        help="batch size for the activation-memory estimate",
-    )
-    summary.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        default=DEFAULT_OPTIMIZER,
-        help="the optimizer whose state the training-memory estimate counts",
-    )
-    summary.add_argument(
-        "--memory-gib",
-        type=float,
-        default=DEFAULT_MEMORY_GIB,
-        metavar="GIB",
-        help="memory size for the largest batch that fits (common GPUs: "
-        + ", ".join(map(str, GPU_MEMORY_GIB))
-        + ")",
-    )
+    for control in MEMORY_CONTROLS:  # checked together by check_memory
+        flags = [f"--{control.name.replace('_', '-')}"]
+        _add_control(summary, control, flags, control.default, _described(control))
     summary.add_argument("--layers", action="store_true", help="also print every layer")
     summary.add_argument("--json", action="store_true", help="print JSON instead of text")
     summary.set_defaults(handler=_summary)
@@ -386,9 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="weights/<name>.weights.h5 (default: the preset's name; with --config, the "
         "preset it equals, else densenet-custom)",
     )
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--seed", type=int, default=0)
+    # The budget's inputs as the Train tab describes them, with the trainer's defaults (a full
+    # run) in place of the tab's (a quick one).
+    for control, field in zip(BUDGET_CONTROLS, Budget._fields, strict=True):
+        default = getattr(TrainSettings, field)
+        flags = [f"--{field.replace('_', '-')}"]
+        low = 1
+        if field == "train_images":  # None: all; --train-limit, its old name, took 0 for all
+            flags, low = [*flags, "--train-limit"], 0
+        kind = {"type": _integer(field, low)} if isinstance(control.default, int) else {}
+        help = f"{_described(control)} (default: {'all' if default is None else default})"
+        _add_control(train, control, flags, default, help, **kind)
+    train.add_argument(
+        "--seed",
+        type=_integer("seed", 0),
+        default=TrainSettings.seed,
+        help="the random seed: held-out images, data order, initial weights and augmentation",
+    )
     train.add_argument(
         "--xla",
         action=argparse.BooleanOptionalAction,
@@ -403,14 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
         "here; the same training up to rounding, so a run may resume with the other choice)",
     )
     train.add_argument(
-        "--train-images",
-        "--train-limit",
-        type=int,
-        help="train on only this many of the images not held out (quick runs; default: all)",
-    )
-    train.add_argument(
         "--validation-size",
-        type=int,
+        type=_integer("validation_size", 1),
         default=TrainSettings.validation_size,
         help="training images held out for validation (never the test set)",
     )
@@ -480,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--top-k",
-        type=_positive_int,
+        type=_integer("top_k", 1),
         default=5,
         help="how many classes to print (checked before the model loads)",
     )

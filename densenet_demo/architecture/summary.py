@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .config import DenseNetConfig
+from .config import DenseNetConfig, check_integer
 from .plan import LayerSpec, plan_layers
 
 BYTES_PER_FLOAT = 4
@@ -113,8 +113,7 @@ class Summary:
     def activation_memory(self, batch_size: int = 1) -> MemoryEstimate:
         """Training activation memory for `batch_size` images: naive, shared-memory and as
         Keras keeps it (see `MEMORY_REASON`)."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} is invalid: allowed an integer ≥ 1")
+        batch_size = check_integer("batch_size", batch_size, 1)
         scale = batch_size * BYTES_PER_FLOAT
         return MemoryEstimate(
             batch_size, self._naive * scale, self._shared * scale, self._saved * scale

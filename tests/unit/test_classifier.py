@@ -87,10 +87,21 @@ def test_card_travels_with_the_classifier(classifier):
     assert classifier.card.hardware["processor"]  # the CPU's name, which Linux's platform lacks
 
 
-@pytest.mark.parametrize("top_k", [0, 11, 2.5, True])
+@pytest.mark.parametrize("top_k", [0, 11, 2.5, True, "3"])
 def test_bad_top_k_is_refused(classifier, test_images, top_k):
-    with pytest.raises(ValueError, match=f"top_k={top_k!r} is invalid"):
+    with pytest.raises(
+        ValueError, match=rf"^top_k={top_k!r} is invalid: allowed an integer from 1 to 10$"
+    ):
         classifier.predict(Image.fromarray(test_images[0][0]), top_k=top_k)
+
+
+def test_a_whole_top_k_of_any_number_type_is_taken(classifier, test_images):
+    image = Image.fromarray(test_images[0][0])
+    assert (
+        len(classifier.predict(image, top_k=2.0))
+        == len(classifier.predict(image, np.int64(2)))
+        == 2
+    )
 
 
 def test_wrong_batch_shape_is_refused(classifier):

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from densenet_demo import PRESETS, summarize
+from densenet_demo.architecture.controls import CONTROLS, MEMORY_CONTROLS
 from densenet_demo.architecture.report import headline
 from densenet_demo.architecture.training_memory import (
     GIB,
@@ -18,7 +19,9 @@ from densenet_demo.architecture.training_memory import (
     largest_batch,
     training_memory,
 )
-from densenet_demo.cli import main
+from densenet_demo.cli import build_parser, main
+from densenet_demo.training.budget import BUDGET_CONTROLS, Budget
+from densenet_demo.training.trainer import TrainSettings
 
 from support import ROOT, run_cli, with_mirror_average
 
@@ -144,7 +147,7 @@ def test_convert_writes_the_litert_file_and_names_it_in_the_card(tiny_weights_di
 def test_a_bad_top_k_is_refused_before_the_model_loads():
     result = run_cli("predict", "examples/fashion/bag-18.png", "--top-k", "0")
     assert result.returncode == 2
-    assert "argument --top-k: '0' is not a whole number of at least 1" in result.stderr
+    assert "argument --top-k: top_k=0 is invalid: allowed an integer of at least 1" in result.stderr
     assert "tensorflow" not in result.stderr.lower()  # nothing was loaded
 
 
@@ -161,12 +164,67 @@ def test_output_cut_short_by_a_pipe_ends_quietly():
     assert child.returncode == 0 and "Traceback" not in error and "BrokenPipe" not in error
 
 
-def test_every_summary_option_is_described():
-    from densenet_demo.cli import build_parser
+def subparser(command: str):
+    return build_parser()._subparsers._group_actions[0].choices[command]
 
-    summary = build_parser()._subparsers._group_actions[0].choices["summary"]
-    undocumented = [action.dest for action in summary._actions if not action.help]
+
+def options(command: str) -> dict:
+    """The command's options by destination (the first of each)."""
+    found = {}
+    for action in subparser(command)._actions:
+        found.setdefault(action.dest, action)
+    return found
+
+
+def test_every_summary_option_is_described():
+    undocumented = [action.dest for action in subparser("summary")._actions if not action.help]
     assert undocumented == []
+
+
+@pytest.mark.parametrize("command", ["summary", "train"])
+def test_each_config_field_has_an_option_described_as_its_explore_control(command):
+    found = options(command)
+    for control in CONTROLS:
+        if control.field is not None:
+            assert control.label in found[control.field].help, control.name
+    for control in MEMORY_CONTROLS if command == "summary" else ():
+        assert found[control.name].help.startswith(control.label)
+        assert found[control.name].default == control.default
+
+
+def test_train_options_are_the_budgets_with_the_trainers_defaults():
+    found = options("train")
+    for control, field in zip(BUDGET_CONTROLS, Budget._fields, strict=True):
+        assert found[field].help.startswith(control.label)
+        assert found[field].default == getattr(TrainSettings, field)
+    args = build_parser().parse_args(["train", "--train-limit", "128", "--learning-rate", "0.05"])
+    assert (args.train_images, args.learning_rate) == (128, 0.05)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "0"], "argument --epochs: epochs=0 is invalid: allowed an integer"),
+        (["train", "--seed", "x"], "argument --seed: seed='x' is invalid: allowed an integer"),
+        (["predict", "a.png", "--top-k", "2.5"], "argument --top-k: top_k='2.5' is invalid"),
+    ],
+)
+def test_a_bad_whole_number_option_is_refused_naming_it(args, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args(args)
+    assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_bad_batch_size_for_the_memory_estimate_is_one_line(capsys):
+    assert main(["summary", "--batch-size", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: batch_size=0 is invalid: allowed an integer from 1 to 4,096\n"
+    )
+
+
+def test_a_transition_width_of_zero_means_compression_as_on_the_page(capsys):
+    assert main(["summary", "--preset", "article", "--transition-features", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["transition_features"] is None
 
 
 def test_config_reads_the_explore_download_a_json_object_or_a_link(tmp_path, capsys):
