@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx
 
-from densenet_demo.inference.card import ModelCard
+from densenet_demo.inference.card import ModelCard, card_path
 from densenet_demo.inference.classifier import WEIGHTS_DIR
 from densenet_demo.inference.service import DEFAULT_MODEL
 
@@ -71,12 +71,12 @@ def unconverted_copy(folder: Path) -> Path:
     """The shipped weights, their card naming neither the converted file nor the
     feature-reuse grids: the app then needs Keras at start, as before."""
     shutil.copytree(WEIGHTS_DIR, folder, dirs_exist_ok=True)
-    card_path = folder / f"{DEFAULT_MODEL}.json"
-    card = ModelCard.read(card_path)
+    path = card_path(folder, DEFAULT_MODEL)
+    card = ModelCard.read(path)
     unconverted = dataclasses.replace(
         card, litert_file=None, litert_sha256=None, feature_reuse=None
     )
-    card_path.write_text(unconverted.to_json())
+    unconverted.write(path)
     (folder / card.litert_file).unlink()
     return folder
 
