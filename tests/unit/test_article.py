@@ -2,17 +2,6 @@
 
 import numpy as np
 import pytest
-from keras.layers import (
-    AveragePooling2D,
-    BatchNormalization,
-    Concatenate,
-    Conv2D,
-    Dense,
-    GlobalAveragePooling2D,
-    Input,
-    ReLU,
-)
-from keras.models import Model
 
 from densenet_demo import PRESETS, build_model, summarize
 
@@ -21,6 +10,19 @@ pytestmark = pytest.mark.slow  # Keras models
 
 def article_model():
     """Verbatim from "DenseNet Architecture Explained with Code Examples" (shared/reference)."""
+    # Imported here, not at the top: collecting this module would load TensorFlow even in the
+    # fast loop, which deselects it (slow).
+    from keras.layers import (
+        AveragePooling2D,
+        BatchNormalization,
+        Concatenate,
+        Conv2D,
+        Dense,
+        GlobalAveragePooling2D,
+        Input,
+        ReLU,
+    )
+    from keras.models import Model
 
     def dense_block(x, num_layers, growth_rate):
         for _ in range(num_layers):

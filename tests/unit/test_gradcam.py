@@ -1,7 +1,6 @@
 """Grad-CAM finds the evidence where models built with a known answer keep it, and its overlay
 lines up with the upload the model's input was cut from."""
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,12 +19,16 @@ from densenet_demo.inference.model_inputs import fashion_input_and_box
 from support import SAMPLE
 
 pytestmark = pytest.mark.slow  # Keras models and gradients
+# Keras is imported where it is used: at the top, collecting this module (as the fast loop does,
+# to deselect it) would load TensorFlow.
 
 
 @pytest.fixture(scope="module")
 def quadrant_model():
     """Class 0 reads only the top-left quadrant of the input, class 1 only the bottom-right,
     with weights so large that a single patch saturates the softmax."""
+    import keras
+
     masks = np.zeros((1, 8, 8, 2), np.float32)
     masks[0, :4, :4, 0] = masks[0, 4:, 4:, 1] = 1.0
     inputs = keras.Input((8, 8, 1))
@@ -79,6 +82,8 @@ def test_batch_gives_one_map_per_image_and_class(quadrant_model):
 def blur_densenet(style):
     """A real two-layer DenseNet whose class-1 logit is the mean of a 3x3 blur of the image:
     the stem's first filter sums a neighbourhood, and only that channel feeds class 1."""
+    import keras
+
     config = DenseNetConfig(
         input_shape=(16, 16, 1),
         num_classes=2,
@@ -130,6 +135,8 @@ def test_malformed_requests_are_refused_naming_the_argument(quadrant_model):
 
 
 def test_model_without_global_pooling_needs_a_layer_name():
+    import keras
+
     inputs = keras.Input((4, 4, 1))
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
     with pytest.raises(ValueError, match="give layer_name"):

@@ -76,3 +76,32 @@ def _private_uses(path) -> list[str]:
 def test_no_module_uses_another_modules_private_names():
     files = [ROOT / "app.py", *sorted((ROOT / "densenet_demo").rglob("*.py"))]
     assert [use for path in files for use in _private_uses(path)] == []
+
+
+HEAVY = ("keras", "tensorflow")  # seconds to import: only the slow tests use them
+
+
+def _heavy_module_imports(path) -> list[str]:
+    """Imports of Keras or TensorFlow in a test module's body, run whenever it is collected."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        found += [
+            f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+            for name in names
+            if name.split(".")[0] in HEAVY
+        ]
+    return found
+
+
+def test_collecting_the_tests_does_not_load_keras():
+    """The fast loop collects every test module, slow ones included: one that imports Keras
+    at the top costs it TensorFlow's start-up (~4 s)."""
+    files = sorted((ROOT / "tests").rglob("test_*.py"))
+    assert files and [use for path in files for use in _heavy_module_imports(path)] == []
