@@ -1,14 +1,11 @@
-"""Endpoints written for programs and AI agents: typed arguments, plain JSON answers.
-
-Gradio derives their API (and, with the MCP server on, their MCP tool) from the signature and
-docstring, so the docstrings below are what an agent reads: each says what it returns.
+"""Endpoints written for programs and AI agents: plain JSON in and out (`/summary`, declared in
+`endpoints`). With the MCP server on, an agent reads the docstring below: it says what each
+argument is and what comes back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-
-import gradio as gr
 
 from ..architecture.config import DenseNetConfig
 from ..architecture.controls import DEFAULT_PRESET, check_memory_inputs
@@ -23,13 +20,6 @@ from ..architecture.training_memory import (
     OPTIMIZER_NAMES,
 )
 from .components import ui_error
-
-
-def render() -> None:
-    """Register the endpoints (call inside the page's `Blocks`)."""
-    # Queued (it takes milliseconds): an MCP error of an event outside the queue comes out
-    # quoted (Gradio 6.31 passes `str()` of the gr.Error, which is its repr).
-    gr.api(summary, api_name="summary")
 
 
 def summary(

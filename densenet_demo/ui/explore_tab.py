@@ -1,9 +1,10 @@
 """The Explore tab: every hyperparameter in, the analytic summary's views out.
 
 The inputs are laid out from the control spec (`architecture.controls.CONTROLS`) and reach the
-handlers by name, so the API's parameters carry the spec's names. The handlers are equally the
-API (`/explore`, `/compare`, `/load_preset`, `/load_link`, `/build_keras`, `/export_*`) that
-gradio_client callers reach, so they validate everything.
+handlers by name; handlers return their results by name too (`VIEWS`). The handlers are
+equally the API (`/explore`, `/compare`, `/load_preset`, `/load_link`, `/build_keras`,
+`/export_*`, declared in `endpoints`) that gradio_client callers reach, so they validate
+everything.
 
 Compare: "Pin as A" keeps the current configuration in the session (`gr.State`); while one is
 pinned, the figures show the current configuration (B) beside it.
@@ -16,6 +17,7 @@ import dataclasses
 import gc
 import itertools
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import gradio as gr
@@ -51,9 +53,10 @@ from . import exports
 from .components import component_for, ui_error
 from .explore_charts import channel_growth_figure, published_map_figure, stage_cost_figure
 from .hosting import BUILD_CONCURRENCY, release_freed_memory
+from .registration import keyed
 
-# What `explore` returns, in order.
-VIEWS = ("headline", "channel chart", "stage chart", "layer table", "code", "share link")
+# What `explore` returns, by name (the API's output names), in the API's order.
+VIEWS = ("headline", "channel_growth", "stage_cost", "layer_table", "code", "link")
 HOW_IT_WORKS = """
 **Dense block.** Layer ℓ receives the concatenation of the block input and the outputs of all
 ℓ−1 earlier layers, and adds **k** (the growth rate) new channels: after L layers a block holds
@@ -71,16 +74,16 @@ transition.
 
 
 class ExploreView(NamedTuple):
-    """What other tabs read from Explore and write into it."""
+    """What the page passes other tabs: Explore's configuration as a share link, and a way to
+    have Explore redrawn once they change it."""
 
-    link: gr.Textbox  # the configuration shown, as a share link
-    shown: list  # `show_config`'s outputs: the controls, then the views
-    memory_inputs: list  # `show_config`'s inputs after the configuration
-    pinned: gr.State
+    link: gr.Textbox
+    show_link: Callable  # (an event that set `link`) -> the event redrawing Explore from it
 
 
 def render(demo: gr.Blocks) -> ExploreView:
-    """The tab's components and their events (call inside `gr.Tab`)."""
+    """The tab's components and their page events (call inside `gr.Tab`); its API is
+    declared in `endpoints`."""
     initial = preset_controls(DEFAULT_PRESET)
     with gr.Row(elem_id="explore-layout"):
         with gr.Column(scale=1, min_width=300):
@@ -126,41 +129,59 @@ def render(demo: gr.Blocks) -> ExploreView:
         with gr.Column(visible=False) as keras_file_box:
             keras_download = gr.DownloadButton("The built model, untrained (.keras)")
 
-    views = [headline_view, channel_chart, stage_chart, layer_view, code, share_link]
+    views = dict(zip(VIEWS, (headline_view, channel_chart, stage_chart, layer_view, code)))
+    views["link"] = share_link
     preset = inputs["preset"]
     every_input = {**inputs, **memory_inputs}
+    memory = list(memory_inputs.values())
+    shown = {**inputs, **views}  # what a new configuration redraws: the controls, the views
     # Explore updates are pure arithmetic (~10 ms): served directly, not through the queue.
     # Gradio shows no error of such an event on the page, so the page's own event checks the
     # values itself and shows a refusal beside the figures it leaves as they were. Pinning and
     # unpinning redraw the same views, the same way.
+    page_outputs = {
+        "pinned": pinned,
+        "refusal": refusal,
+        **views,
+        "differences": differences_view,
+        "unpin": unpin_button,
+        "keras_summary": keras_summary,
+        "keras_file": keras_file_box,
+    }
     page_event = {
         "inputs_kwargs": {**every_input, "pinned": pinned},
-        "outputs": [pinned, refusal, *views, differences_view, unpin_button]
-        + [keras_summary, keras_file_box],
+        "outputs": list(page_outputs.values()),
         "preprocess": False,
         "queue": False,
         "api_visibility": "private",
     }
     gr.on(
         [component.input for component in inputs.values() if component is not preset]
-        + [component.input for component in memory_inputs.values()],
-        on_page(every_input, "update"),
+        + [component.input for component in memory],
+        keyed(on_page(every_input, "update"), page_outputs),
         # A change made while the last one is computed runs after it; by default it was
         # dropped, leaving figures of an older value beside the control's new one.
         trigger_mode="always_last",
-        api_name="page_update",
+        api_name="page_update",  # private names, as benchmarks/explore.py calls them
         **page_event,
     )
-    pin_button.click(on_page(every_input, "pin"), api_name="pin", **page_event)
-    unpin_button.click(on_page(every_input, "unpin"), api_name="unpin", **page_event)
+    pin_button.click(keyed(on_page(every_input, "pin"), page_outputs), api_name="pin", **page_event)
+    unpin_button.click(
+        keyed(on_page(every_input, "unpin"), page_outputs), api_name="unpin", **page_event
+    )
     # Whatever changed the configuration changed its link: the downloads and the fields that
     # differ from A follow it.
+    files = {
+        "differences": differences_view,
+        "csv_file": csv_download,
+        "json_file": json_download,
+        "code_file": code_download,
+    }
     share_link.change(
-        page_files,
+        keyed(page_files, files),
         inputs=[share_link, pinned],
-        outputs=[differences_view, csv_download, json_download, code_download],
+        outputs=list(files.values()),
         queue=False,
-        api_name="page_files",
         api_visibility="private",
     )
     share_link.change(
@@ -168,110 +189,47 @@ def render(demo: gr.Blocks) -> ExploreView:
         inputs=share_link,
         outputs=published_map,
         queue=False,
-        api_name="published_map",
         api_visibility="private",
     )
-    # /compare: two configurations, by JSON or link, the same figures as a pinned page.
-    config_a = gr.JSON(label="Configuration A", visible=False)
-    config_b = gr.JSON(label="Configuration B", visible=False)
-    gr.Button(visible=False).click(
-        compare,
-        inputs=[config_a, config_b, *memory_inputs.values()],
-        outputs=[headline_view, channel_chart, stage_chart, differences_view],
-        api_name="compare",
-        api_description="Two DenseNet configurations side by side, as the page shows them "
-        "with A pinned: headline figures of A and B with B − A and B / A, the channel growth "
-        "of both (A dashed), cost per stage of both (A hatched) and the config fields that "
-        "differ. Each configuration is a JSON object of DenseNetConfig fields (to_dict) or a "
-        "share link (or its query string); the memory estimate's values are as for /explore. "
-        "A refused value is named in the error.",
-        queue=False,
-    )
-    for output, handler, what in (
-        (csv_download, export_layer_table, "the layer table as CSV (one row per Keras layer)"),
-        (json_download, export_config, "the configuration as JSON (DenseNetConfig.from_dict)"),
-        (code_download, export_code, "the Python code that rebuilds it, as a .py file"),
-    ):
-        gr.Button(visible=False).click(
-            handler,
-            inputs_kwargs=inputs,
-            outputs=output,
-            api_name=handler.__name__,
-            api_description=f"A file of one configuration (values as for /build_keras): {what}.",
-            queue=False,
-        )
-    # API callers get the same views, and a refusal as an error, from /explore.
-    gr.Button(visible=False).click(
-        explore,
-        inputs_kwargs=every_input,
-        outputs=views,
-        api_name="explore",
-        api_description="The analytic summary of one DenseNet configuration: headline figures "
-        "(depth, parameters, MACs, training memory for the batch size and optimizer, the "
-        "largest batch that fits in memory_gib GiB), channel growth and cost-per-stage charts, "
-        "the layer table, Python code that rebuilds it and a link that reopens it. `preset` is "
-        "only a "
-        "label: the architecture is what the other values say (call /load_preset for a "
-        "preset's values). Every value is checked; a refused one is named in the error.",
-        queue=False,
-    )
-    # The page's preset menu draws B beside the session's pinned A; API callers have no A (a
-    # State input would be one more value for a plain HTTP caller to send), hence two events.
+    # The preset menu draws B beside the session's pinned A.
     preset.input(
-        load_preset,
-        inputs=[preset, *memory_inputs.values(), pinned],
-        outputs=[*inputs.values(), *views],
+        keyed(load_preset, shown),
+        inputs=[preset, *memory, pinned],
+        outputs=list(shown.values()),
         queue=False,
-        api_name="page_preset",
         api_visibility="private",
-    )
-    gr.Button(visible=False).click(
-        load_preset,
-        inputs=[preset, *memory_inputs.values()],
-        outputs=[*inputs.values(), *views],
-        api_name="load_preset",
-        api_description="A preset's control values (in /explore's order), followed by its "
-        "summary views as /explore returns them.",
-        queue=False,
     )
     demo.load(
-        load_link,
-        inputs=None,
-        outputs=[*inputs.values(), *views],
-        api_name="load_link",
-        api_description="The control values and summary views of the page address's query "
-        "string (a shared link); without one, densenet121's.",
+        keyed(load_link, shown),
+        outputs=list(shown.values()),
         queue=False,
-    )
-    build_description = (
-        "Build the real Keras model of a configuration (values as for /explore) and return "
-        "model.summary() with a check that Keras' parameter counts AGREE with the analytic "
-        "summary's. A model above the build limits is refused, with the reason."
-    )
-    build_button.click(
-        export_keras,
-        inputs_kwargs=inputs,
-        outputs=[keras_summary, keras_download],
-        api_name="export_keras",
-        api_description=build_description + " Also returns the built, untrained model as a "
-        ".keras file (keras.saving.load_model and Netron open it).",
-        **BUILD_CONCURRENCY,
-    ).success(
-        shown,
-        outputs=keras_file_box,
-        queue=False,
-        api_name="show_keras_file",
         api_visibility="private",
     )
-    gr.Button(visible=False).click(
-        build_with_keras,
+    built = {"keras_summary": keras_summary, "keras_file": keras_download}
+    build_button.click(
+        keyed(export_keras, built),
         inputs_kwargs=inputs,
-        outputs=keras_summary,
-        api_name="build_keras",
-        api_description=build_description,
+        outputs=list(built.values()),
+        api_visibility="private",
         **BUILD_CONCURRENCY,
+    ).success(
+        shown_column,
+        outputs=keras_file_box,
+        queue=False,
+        api_visibility="private",
     )
-    return ExploreView(share_link, [*inputs.values(), *views], list(memory_inputs.values()), pinned)
+
+    def show_link(event):
+        """Chains on `event` (which set the link) Explore redrawn from its link."""
+        return event.then(
+            keyed(show_config, shown),
+            inputs=[share_link, *memory, pinned],
+            outputs=list(shown.values()),
+            queue=False,
+            api_visibility="private",
+        )
+
+    return ExploreView(share_link, show_link)
 
 
 def preset_note(preset: str, config: DenseNetConfig) -> str:
@@ -298,15 +256,15 @@ def on_page(components: dict[str, gr.components.Component], action: str):
     of `components` (the event runs with preprocess=False), each checked by its own component
     first, beside the pinned A if there is one.
 
-    Returns (pinned, refusal, the six views, fields that differ, unpin button, Keras build
-    output, its file): on success the refusal is hidden, the views are new and, after a change,
-    the build output (of the previous configuration) is cleared; on a refused value the
-    refusal names it, the views are kept, marked stale, and nothing is pinned or unpinned.
+    Returns, by name: on success the refusal hidden and the new views and, after a change,
+    the build output (of the previous configuration) cleared, after a pin or unpin the pinned
+    A, the fields that differ from it and the unpin button; on a refused value the refusal
+    naming it and the views kept, marked stale, with nothing pinned or unpinned.
     """
     if action not in ("update", "pin", "unpin"):
         raise AssertionError(f"unknown page action {action!r}")
 
-    def update(request: gr.Request | None = None, pinned=None, **payloads) -> tuple:
+    def update(request: gr.Request | None = None, pinned=None, **payloads) -> dict:
         try:
             values = {
                 name: components[name].preprocess(payload) for name, payload in payloads.items()
@@ -317,31 +275,23 @@ def on_page(components: dict[str, gr.components.Component], action: str):
                 f"**Not updated:** {error.message} The figures below are still those of "
                 "the last valid configuration."
             )
-            kept = [gr.update(elem_classes=["stale"]) for _ in VIEWS]
-            return gr.skip(), gr.update(value=note, visible=True), *kept, *[gr.skip()] * 4
+            kept = {name: gr.update(elem_classes=["stale"]) for name in VIEWS}
+            return {"refusal": gr.update(value=note, visible=True), **kept}
         if action != "update":
             pinned = config if action == "pin" else None
         views = _views(config, memory, values["preset"], pinned, request)
-        fresh = [gr.update(value=view, elem_classes=[]) for view in views]
+        shown = {
+            "refusal": gr.update(visible=False),
+            **{name: gr.update(value=view, elem_classes=[]) for name, view in views.items()},
+        }
         if action == "update":  # the link follows the change, and `page_files` the link
-            return (
-                gr.skip(),
-                gr.update(visible=False),
-                *fresh,
-                gr.skip(),
-                gr.skip(),
-                None,
-                gr.Column(visible=False),
-            )
-        return (
-            pinned,
-            gr.update(visible=False),
-            *fresh,
-            _differences(pinned, config),
-            gr.update(visible=pinned is not None),
-            gr.skip(),
-            gr.skip(),
-        )
+            return {**shown, "keras_summary": None, "keras_file": gr.Column(visible=False)}
+        return {
+            **shown,
+            "pinned": pinned,
+            "differences": _differences(pinned, config),
+            "unpin": gr.update(visible=pinned is not None),
+        }
 
     return update
 
@@ -355,12 +305,12 @@ def _checked(values: dict) -> tuple[DenseNetConfig, MemorySettings]:
         raise ui_error(error) from None
 
 
-def explore(request: gr.Request | None = None, **values) -> tuple:
+def explore(request: gr.Request | None = None, **values) -> dict:
     """All Explore views for the control values (by name, see `CONTROLS`) and the memory
     estimate's (`MEMORY_CONTROLS`: batch size, optimizer, memory size).
 
-    Returns the `VIEWS`: headline markdown, channel chart, stage chart, layer table, code and
-    share link.
+    Returns the `VIEWS` by name: headline markdown, channel chart, stage chart, layer table,
+    code and share link.
     """
     config, memory = _checked(values)
     return _views(config, memory, values["preset"], None, request)
@@ -372,8 +322,8 @@ def _views(
     preset,
     pinned: DenseNetConfig | None,
     request: gr.Request | None,
-) -> tuple:
-    """The `VIEWS` of `config`, beside those of `pinned` (A) if given."""
+) -> dict:
+    """The `VIEWS` of `config` by name, beside those of `pinned` (A) if given."""
     summary = summarize(config)
     summary_a = summarize(pinned) if pinned is not None else None
     preset = preset if isinstance(preset, str) else CUSTOM
@@ -382,14 +332,14 @@ def _views(
         note = f"**B** (current): {note}\n\n**A** (pinned): {_name(pinned)}."
     columns, table = layer_table(summary)
     link = page_url(request) + "?" + to_query(config, preset if preset in PRESETS else None)
-    return (
-        _headline_text(note, summary, memory, summary_a),
-        channel_growth_figure(summary, summary_a),
-        stage_cost_figure(summary, summary_a),
-        {"headers": columns, "data": table},
-        config_code(config),
-        link,
-    )
+    return {
+        "headline": _headline_text(note, summary, memory, summary_a),
+        "channel_growth": channel_growth_figure(summary, summary_a),
+        "stage_cost": stage_cost_figure(summary, summary_a),
+        "layer_table": {"headers": columns, "data": table},
+        "code": config_code(config),
+        "link": link,
+    }
 
 
 def _name(config: DenseNetConfig) -> str:
@@ -430,9 +380,9 @@ def compare(
     batch_size=BATCH_SIZE.default,
     optimizer=OPTIMIZER.default,
     memory_gib=MEMORY_SIZE.default,
-) -> tuple:
+) -> dict:
     """/compare: the headline, charts and differing fields of B beside A, each given as a
-    `DenseNetConfig.to_dict` object or a share link (`share.read_config`)."""
+    `DenseNetConfig.to_dict` object or a share link (`share.read_config`); by name."""
     try:
         a, b = read_config(config_a, "config_a"), read_config(config_b, "config_b")
         memory = check_memory_inputs(
@@ -442,12 +392,12 @@ def compare(
         raise ui_error(error) from None
     summary_a, summary_b = summarize(a), summarize(b)
     note = f"**A:** {_name(a)}. **B:** {_name(b)}."
-    return (
-        _headline_text(note, summary_b, memory, summary_a),
-        channel_growth_figure(summary_b, summary_a),
-        stage_cost_figure(summary_b, summary_a),
-        fields_table(differing_fields(a, b)),
-    )
+    return {
+        "headline": _headline_text(note, summary_b, memory, summary_a),
+        "channel_growth": channel_growth_figure(summary_b, summary_a),
+        "stage_cost": stage_cost_figure(summary_b, summary_a),
+        "differences": fields_table(differing_fields(a, b)),
+    }
 
 
 def _controls_and_views(
@@ -456,15 +406,15 @@ def _controls_and_views(
     memory_values: dict,
     request: gr.Request | None,
     pinned: DenseNetConfig | None = None,
-) -> tuple:
-    """The control values of `config`, then its views for the memory estimate's values (by
-    name, see `MEMORY_CONTROLS`)."""
+) -> dict:
+    """The control values of `config` and its views for the memory estimate's values (by
+    name, see `MEMORY_CONTROLS`), keyed by name."""
     values = controls_from_config(config, preset)
     try:
         memory = check_memory_inputs(memory_values)
     except ValueError as error:
         raise ui_error(error) from None
-    return (*values.values(), *_views(config, memory, preset, pinned, request))
+    return {**values, **_views(config, memory, preset, pinned, request)}
 
 
 def load_preset(
@@ -474,9 +424,9 @@ def load_preset(
     memory_gib: float = MEMORY_SIZE.default,
     pinned: DenseNetConfig | None = None,
     request: gr.Request | None = None,
-) -> tuple:
-    """Control values for preset `name`, followed by its Explore views (beside the page's
-    pinned A, if any)."""
+) -> dict:
+    """Control values for preset `name` and its Explore views (beside the page's pinned A, if
+    any), by name."""
     if not isinstance(name, str) or name not in PRESETS:
         raise gr.Error(
             f"preset={short_repr(name)} is unknown: allowed {', '.join(PRESETS)}",
@@ -493,7 +443,7 @@ def show_config(
     memory_gib: float = MEMORY_SIZE.default,
     pinned: DenseNetConfig | None = None,
     request: gr.Request | None = None,
-) -> tuple:
+) -> dict:
     """Controls and views of a configuration another tab sends (a share link or JSON)."""
     try:
         config = read_config(value)
@@ -504,7 +454,7 @@ def show_config(
     return _controls_and_views(config, preset, memory_values, request, pinned)
 
 
-def load_link(request: gr.Request) -> tuple:
+def load_link(request: gr.Request) -> dict:
     """Controls and views for the page's query string (a shared link), else the default
     preset."""
     params = dict(request.query_params) if request is not None else {}
@@ -529,19 +479,19 @@ def published_map_view(link: str):
     return published_map_figure(summarize(config))
 
 
-def page_files(link: str, pinned: DenseNetConfig | None = None) -> tuple:
-    """The page's downloads of the configuration its link holds, and the fields of it that
-    differ from the pinned A: (fields that differ, CSV, JSON and .py file)."""
+def page_files(link: str, pinned: DenseNetConfig | None = None) -> dict:
+    """The page's downloads of the configuration its link holds (CSV, JSON and .py file), and
+    the fields of it that differ from the pinned A."""
     try:
         config = read_config(link, "link")
     except ValueError as error:
         raise ui_error(error) from None
-    return (
-        _differences(pinned, config),
-        exports.layer_table_file(config),
-        exports.config_file(config),
-        exports.code_file(config),
-    )
+    return {
+        "differences": _differences(pinned, config),
+        "csv_file": exports.layer_table_file(config),
+        "json_file": exports.config_file(config),
+        "code_file": exports.code_file(config),
+    }
 
 
 def _config(values: dict) -> DenseNetConfig:
@@ -566,24 +516,24 @@ def export_code(**values) -> str:
     return exports.code_file(_config(values))
 
 
-def shown() -> gr.Column:
+def shown_column() -> gr.Column:
     """Makes a hidden column visible (the built model's download, once there is one)."""
     return gr.Column(visible=True)
 
 
 def build_with_keras(**values) -> str:
     """Build the real Keras model; return `model.summary()` and the count comparison."""
-    return _built(values, save=False)[0]
+    return _built(values, save=False)["keras_summary"]
 
 
-def export_keras(**values) -> tuple[str, str]:
-    """`build_with_keras`, and the built, untrained model as a .keras file."""
+def export_keras(**values) -> dict:
+    """`build_with_keras`, and the built, untrained model as a .keras file, by name."""
     return _built(values, save=True)
 
 
-def _built(values: dict, save: bool) -> tuple[str, str | None]:
-    """Build the model of the control values: (`model.summary()` with the count comparison,
-    the .keras file if `save`)."""
+def _built(values: dict, save: bool) -> dict:
+    """Build the model of the control values: `model.summary()` with the count comparison
+    (keras_summary) and the .keras file if `save` (keras_file)."""
     from ..architecture.keras_model import build_model
 
     config = _config(values)
@@ -608,4 +558,4 @@ def _built(values: dict, save: bool) -> tuple[str, str | None]:
         f"(trainable {keras_trainable:,}); analytic = {summary.total_params:,} "
         f"(trainable {summary.trainable_params:,}).\n\n" + "\n".join(lines)
     )
-    return report, path
+    return {"keras_summary": report, "keras_file": path}

@@ -26,19 +26,25 @@ from .model_charts import (
     per_class_figure,
     training_curves_figure,
 )
+from .registration import keyed
 
 GALLERY_LIMIT = 100  # images per answer: each is a file the server writes and the page loads
 GALLERY_SIDE = 112  # a 28x28 test image is shown 4x, pixels kept sharp
 
 
-def render(default: ClassifyService | None, unavailable: str) -> None:
-    """The tab's components and their events (call inside `gr.Tab`) for the loaded default
-    model, or the sentence saying why it is `unavailable`."""
+def handlers(default: ClassifyService | None) -> ModelTab | None:
+    """The tab's handlers over the loaded default model (None without one)."""
     if default is None:
+        return None
+    return ModelTab(default.classifier, default.classifier.weights_path.parent)
+
+
+def render(tab: ModelTab | None, unavailable: str) -> None:
+    """The tab's components and their page events (call inside `gr.Tab`) for the served
+    model's `tab` (`handlers`), or the sentence saying why it is `unavailable`."""
+    if tab is None:
         gr.Markdown(unavailable)
         return
-    classifier = default.classifier
-    tab = ModelTab(classifier, classifier.weights_path.parent)
     gr.Markdown(headline_markdown(tab.card))
     with gr.Row():
         gr.Plot(accuracy_figure(tab.card), label="Beside published results")
@@ -48,34 +54,30 @@ def render(default: ClassifyService | None, unavailable: str) -> None:
         gr.Markdown(tab.mistakes_unavailable)
     else:
         worst_pair = tab.worst_pair()
-        first_images, first_count = tab.misclassified(*worst_pair)
+        first = tab.misclassified(*worst_pair)
         gr.Markdown(
             "**See the mistakes of one cell**: pick its true class (row) and predicted "
             "class (column)."
         )
         with gr.Row():
-            true_class = Dropdown(list(tab.class_names), value=worst_pair[0], label="True class")
-            predicted_class = Dropdown(
-                list(tab.class_names), value=worst_pair[1], label="Predicted class"
-            )
-        count = gr.Markdown(first_count, label="How many")
+            true_class = tab.class_menu("true")
+            predicted_class = tab.class_menu("predicted")
+        count = gr.Markdown(first["how_many"], label="How many")
         gallery = gr.Gallery(
-            first_images,
+            first["images"],
             label="Misclassified test images (index in the test set)",
             columns=8,
             height=420,
             format="png",
             interactive=False,
         )
+        shown = {"images": gallery, "how_many": count}
         gr.on(
             [true_class.input, predicted_class.input],
-            tab.misclassified,
+            keyed(tab.misclassified, shown),
             inputs=[true_class, predicted_class],
-            outputs=[gallery, count],
-            api_name="misclassified",
-            api_description="The shipped model's misclassified test images of one confusion "
-            "matrix cell, by true class and predicted class (names as in the model's class "
-            "list), at most 100, with their index in the test set, and how many there are.",
+            outputs=list(shown.values()),
+            api_visibility="private",
         )
     gr.Plot(training_curves_figure(tab.card), label="Training curves")
     gr.Markdown(FEATURE_REUSE_HOW_TO_READ)
@@ -109,9 +111,19 @@ class ModelTab:
         true, predicted = np.unravel_index(counts.argmax(), counts.shape)
         return self.class_names[true], self.class_names[predicted]
 
-    def misclassified(self, true_class: str, predicted_class: str) -> tuple[list, str]:
-        """(gallery of (image, "test #index"), one sentence) for the test images labelled
-        `true_class` that the model classified as `predicted_class`."""
+    def class_menu(self, role: str) -> Dropdown:
+        """The menu of the true or predicted class (`role`), set to the most frequent
+        mistake's."""
+        roles = ("true", "predicted")
+        return Dropdown(
+            list(self.class_names),
+            value=self.worst_pair()[roles.index(role)],
+            label=f"{role.capitalize()} class",
+        )
+
+    def misclassified(self, true_class: str, predicted_class: str) -> dict:
+        """The gallery of (image, "test #index") and one sentence (how_many) for the test
+        images labelled `true_class` that the model classified as `predicted_class`."""
         if self.mistakes is None:
             raise gr.Error(self.mistakes_unavailable, print_exception=False)
         try:
@@ -120,10 +132,11 @@ class ModelTab:
         except ValueError as error:
             raise ui_error(error) from None
         if true == predicted:
-            return [], (
-                f"True and predicted class are both {true_class}: those images were "
-                f"classified correctly. Pick two different classes."
-            )
+            return {
+                "images": [],
+                "how_many": f"True and predicted class are both {true_class}: those images "
+                "were classified correctly. Pick two different classes.",
+            }
         cell = self.mistakes.pair(true, predicted)
         gallery = [
             (enlarged(image, GALLERY_SIDE), f"test #{index}")
@@ -136,7 +149,7 @@ class ModelTab:
         )
         if count > GALLERY_LIMIT:
             sentence += f"; the first {GALLERY_LIMIT} are shown"
-        return gallery, sentence + "."
+        return {"images": gallery, "how_many": sentence + "."}
 
     def _class_index(self, field: str, value) -> int:
         if not isinstance(value, str) or value not in self.class_names:

@@ -1,7 +1,9 @@
 """The page: the four tabs composed, and the server launched (`app.py`, on Hugging Face Spaces,
 and `densenet-explorer serve` both start it here).
 
-Each tab holds its own layout, events and handlers; every serving setting is in `hosting`.
+Each tab holds its own layout, page events and handlers, and talks to another only through
+what this page passes it; the public API over those handlers is the table in `endpoints`; every
+serving setting is in `hosting`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.service import DEFAULT_MODEL, ModelRegistry
 from ..training.budget import training_limits
 from ..training.jobs import TrainingJobs
-from . import agent_tools, classify_tab, explore_tab, gradio_fixes, model_tab, train_tab
+from . import classify_tab, explore_tab, gradio_fixes, model_tab, train_tab
 from .components import Blocks
+from .endpoints import api_table
 from .hosting import QUEUE_OPTIONS, cache_cleanup, launch_options
+from .registration import register
 
 INTRO = """# DenseNet Explorer
 Change any hyperparameter of a DenseNet ([Huang et al., CVPR 2017](https://arxiv.org/abs/1608.06993))
@@ -35,19 +39,22 @@ def build_demo(models: ModelRegistry, jobs: TrainingJobs | None = None) -> gr.Bl
     default, unavailable = models.load(DEFAULT_MODEL, isolated=False)
     # Uploads and results are deleted an hour after they were written (DENSENET_CACHE_TTL_S).
     with Blocks(title="DenseNet Explorer", delete_cache=cache_cleanup()) as demo:
+        classify = classify_tab.ClassifyHandlers(models)
+        train = train_tab.TrainHandlers(jobs, default.classifier.card if default else None)
+        model = model_tab.handlers(default)
+        # The API first, so that its endpoints hold their names before any page event's.
+        register(api_table(classify, model, train))
         gr.Markdown(INTRO)
         with gr.Tabs() as tabs:
             with gr.Tab("Explore", id="explore"):
                 explore = explore_tab.render(demo)
             with gr.Tab("Train", id="train", visible=jobs is not None):
-                shipped = default.classifier.card if default else None
-                train = train_tab.render(demo, jobs, explore, shipped)
+                train_view = train_tab.render(demo, train, explore)
             with gr.Tab("Classify", id="classify"):
-                classify = classify_tab.render(models, default, unavailable)
+                classify_view = classify_tab.render(classify, default, unavailable)
             with gr.Tab("Model", id="model"):
-                model_tab.render(default, unavailable)
-        train_tab.wire_classify(train, classify, tabs)
-        agent_tools.render()
+                model_tab.render(model, unavailable)
+        train_tab.wire_classify(train_view, classify_view, tabs)
     demo.queue(**QUEUE_OPTIONS)
     return demo
 

@@ -2,8 +2,8 @@
 process (`training.jobs`), watched live, kept as a run, compared, and used in Classify.
 
 The budget inputs are laid out from their spec (`training.budget.BUDGET_CONTROLS`). The page's
-events and the API's (`/train`, `/cancel_training`, `/runs`) share the handlers below; every
-value an API caller sends is checked again here.
+events and the API's (`/train`, `/cancel_training`, `/runs`, declared in `endpoints`) share the
+handlers below; every value an API caller sends is checked again here.
 """
 
 from __future__ import annotations
@@ -29,13 +29,12 @@ from ..training.budget import (
     plan_training,
     small_variant,
 )
-from ..training.data import TRAIN_SET_IMAGES, TRAINING_IMAGES, VALIDATION_IMAGES
+from ..training.data import TRAIN_SET_IMAGES, VALIDATION_IMAGES
 from ..training.jobs import JobState, TrainingJobs
-from ..training.run_record import RUN_RECORD_FIELDS, RunRecord
+from ..training.run_record import RunRecord
 from . import exports
-from .classify_tab import describe
+from .about_model import describe
 from .components import component_for, ui_error
-from .explore_tab import show_config
 from .hosting import TRAIN_CONCURRENCY
 from .train_views import (
     compare_runs,
@@ -63,12 +62,10 @@ class TrainView(NamedTuple):
     use_button: gr.Button
 
 
-def render(
-    demo: gr.Blocks, jobs: TrainingJobs | None, explore, shipped: ModelCard | None
-) -> TrainView:
-    """The tab's components and events (call inside `gr.Tab`). `explore` is the Explore tab's
-    view (`explore_tab.ExploreView`); `jobs` None: training is off, every event refuses."""
-    handlers = TrainHandlers(jobs, shipped)
+def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
+    """The tab's components and page events (call inside `gr.Tab`). `explore` is what the page
+    passes from the Explore tab (its link, and `show_link`); `handlers` over no jobs: training
+    is off, every event refuses."""
     gr.Markdown(INTRO)
     plan_view = gr.Markdown(elem_id="train-plan")
     with gr.Row():
@@ -117,18 +114,14 @@ def render(
         queue=False,
         api_visibility="private",
     )
-    show_variant.click(
-        handlers.variant_link,
-        inputs=explore.link,
-        outputs=explore.link,
-        queue=False,
-        api_visibility="private",
-    ).then(
-        show_config,
-        inputs=[explore.link, *explore.memory_inputs, explore.pinned],
-        outputs=explore.shown,
-        queue=False,
-        api_visibility="private",
+    explore.show_link(
+        show_variant.click(
+            handlers.variant_link,
+            inputs=explore.link,
+            outputs=explore.link,
+            queue=False,
+            api_visibility="private",
+        )
     )
     runs_views = [table, by_params, by_macs, chosen, run_a, run_b]
     train_button.click(
@@ -157,48 +150,6 @@ def render(
         api_visibility="private",
     )
 
-    # The API: the same training, followed as JSON; cancel; the runs. Its budget values are
-    # plain numbers (any image count, not only the page's three), checked by `check_budget`.
-    config_input = gr.JSON(label="config", visible=False)
-    state_output = gr.JSON(label="job", visible=False)
-    api_budget = [
-        gr.Number(control.default, label=control.name, visible=False) for control in BUDGET_CONTROLS
-    ]
-    gr.Button(visible=False).click(
-        handlers.train,
-        inputs=[config_input, *api_budget],
-        outputs=state_output,
-        api_name="train",
-        api_description="Train a DenseNet on Fashion-MNIST in the server's worker process and "
-        "stream its progress. `config`: a JSON object of DenseNetConfig fields or a share "
-        "link's query string (its input and classes become Fashion-MNIST's 28x28x1 and 10); "
-        f"then the budget: train_images (1,000 to {TRAINING_IMAGES:,}), epochs (1 to 100), "
-        "train_batch_size (8 to 512), learning_rate (peak; 0.00001 to 2). Each update is the "
-        "job's state (state, queue_position, epoch, step, images_per_second, seconds_left, "
-        "history, message); the last has state done or cancelled with run_id and figures "
-        "(validation and test accuracy), or failed with the reason. A job over the server's "
-        "limits is refused before it starts, in one sentence.",
-        **TRAIN_CONCURRENCY,
-    )
-    run_id_input = gr.Textbox(label="run_id", visible=False)
-    gr.Button(visible=False).click(
-        handlers.cancel,
-        inputs=run_id_input,
-        outputs=state_output,
-        api_name="cancel_training",
-        api_description="Stop a training job (its finished epochs are tested and kept as a "
-        "run) or take a waiting one off the queue; returns its state.",
-        queue=False,
-    )
-    runs_output = gr.JSON(label="runs", visible=False)
-    gr.Button(visible=False).click(
-        handlers.runs,
-        outputs=runs_output,
-        api_name="runs",
-        api_description="The saved runs, newest first, each with "
-        f"{', '.join(RUN_RECORD_FIELDS)}. A run_id is a model for /predict.",
-        queue=False,
-    )
     demo.load(
         handlers.plan_on_page,
         inputs=plan_inputs,

@@ -199,7 +199,8 @@ def test_a_bad_upload_is_refused_with_one_clear_sentence(service, corpus, name):
 
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_an_unusual_but_valid_upload_is_classified(service, corpus, name):
-    label, preview, timing = within_guard(service.classify, str(corpus[name]), 5)
+    result = within_guard(service.classify, str(corpus[name]), 5)
+    label, preview, timing = result["top_classes"], result["model_input"], result["about"]
     assert len(label) == 5 and set(label) <= set(CLASS_NAMES)
     assert preview.size == (28 * 8, 28 * 8) and timing.startswith("Predicted in")
 

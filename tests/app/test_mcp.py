@@ -1,5 +1,5 @@
-"""The app as an MCP server: an agent lists its tools and calls the summary, a prediction and
-Grad-CAM through the `mcp` client, as Claude Desktop or Cursor would."""
+"""The app as an MCP server: an agent lists its tools and calls each of them (the summary, a
+prediction and Grad-CAM in detail) through the `mcp` client, as Claude Desktop or Cursor would."""
 
 import ast
 import asyncio
@@ -11,12 +11,42 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from densenet_demo import PRESETS, summarize
+from densenet_demo.architecture.controls import preset_controls
 from densenet_demo.architecture.presets import preset_with
 from densenet_demo.ui.hosting import mcp_server_enabled
 
 from support import EXAMPLE, launch_app, stop
 
 PICTURE = "data:image/png;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode()
+ARTICLE = preset_controls("article")
+OVER_THE_LIMIT = {**PRESETS["densenet121"].to_dict(), "stem": "cifar"}  # 7 M parameters
+# A valid call of every tool, and the refusal it must get (None: an answer).
+EVERY_TOOL = {
+    "summary": ({"preset": "fashion", "batch_size": 64, "memory_gib": 24}, None),
+    "explore": ({**ARTICLE, "batch_size": 32, "memory_gib": 12.5}, None),
+    "compare": (
+        {"config_a": PRESETS["fashion"].to_dict(), "config_b": "?preset=fashion&growth_rate=24"},
+        None,
+    ),
+    "load_preset": ({"name": "article", "memory_gib": 40}, None),
+    "load_link": ({}, None),
+    "export_layer_table": (ARTICLE, None),
+    "export_config": (ARTICLE, None),
+    "export_code": (ARTICLE, None),
+    "build_with_keras": (ARTICLE, None),
+    "export_keras": (ARTICLE, None),
+    "classify": ({"image": PICTURE, "top_k": 2}, None),
+    "describe": ({"model": "fashion"}, None),
+    "explain": ({"image": PICTURE, "opacity": 0.3}, None),
+    "misclassified": ({"true_class": "Shirt", "predicted_class": "T-shirt/top"}, None),
+    "runs": ({}, None),
+    # Valid calls the server refuses at once (a job would train for minutes).
+    "train": (
+        {"config": OVER_THE_LIMIT, "train_images": 1000, "epochs": 1, "train_batch_size": 32},
+        "parameters is over this server's limit of 2,000,000",
+    ),
+    "cancel": ({"run_id": "run-20200101-000000-0000"}, "is not a training job of this server"),
+}
 
 
 def call_tools(app_url: str, *calls: tuple[str, dict]) -> tuple[dict, list]:
@@ -68,6 +98,31 @@ def test_an_agent_lists_the_tools_and_calls_summary_predict_and_grad_cam(app_url
 
     assert refused.isError
     assert texts(refused) == ["growth_rate=0 is invalid: allowed an integer from 1 to 256"]
+
+
+def test_an_agent_calls_every_tool_with_valid_arguments(app_url):
+    names = list(EVERY_TOOL)
+    tools, results = call_tools(app_url, *((name, EVERY_TOOL[name][0]) for name in names))
+    assert set(tools) == set(EVERY_TOOL)
+    for name, result in zip(names, results):
+        refusal = EVERY_TOOL[name][1]
+        if refusal is None:
+            assert not result.isError and result.content, (name, texts(result))
+        else:  # the server's own sentence, not the client's schema check
+            assert result.isError, name
+            assert refusal in texts(result)[0], (name, texts(result))
+
+
+def test_every_tool_publishes_a_valid_json_schema(app_url):
+    from jsonschema.validators import validator_for
+
+    tools, _ = call_tools(app_url)
+    for name, tool in tools.items():
+        schema = tool.inputSchema
+        validator_for(schema).check_schema(schema)  # raises on `"type": {}`
+        for parameter, described in schema["properties"].items():
+            kinds = described.get("type")
+            assert kinds != {} and (kinds is not None or "anyOf" in described), (name, parameter)
 
 
 @pytest.mark.server

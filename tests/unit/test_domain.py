@@ -106,9 +106,10 @@ def classified_with_threshold(calibrated, folder, threshold):
 
 
 def test_a_flagged_upload_gets_the_sentence_beside_its_labels(calibrated, tmp_path):
-    labels, _, about = classified_with_threshold(calibrated, tmp_path / "all", -1.0)
+    flagged = classified_with_threshold(calibrated, tmp_path / "all", -1.0)
+    labels, about = flagged["top_classes"], flagged["about"]
     assert len(labels) == 3  # the labels are still shown
     assert about.startswith("**This picture does not look like the clothing this model knows")
     assert "an ImageNet model (the Model menu)" in about and "Predicted in" in about
-    _, _, about = classified_with_threshold(calibrated, tmp_path / "none", 1e12)
+    about = classified_with_threshold(calibrated, tmp_path / "none", 1e12)["about"]
     assert about.startswith("Predicted in")

@@ -13,7 +13,6 @@ import pytest
 from densenet_demo import PRESETS, DenseNetConfig
 from densenet_demo.architecture.controls import (
     BATCH_SIZE,
-    CONTROL_NAMES,
     CONTROLS,
     config_from_controls,
     controls_from_config,
@@ -57,7 +56,7 @@ def test_the_json_download_opens_in_the_page_through_its_link():
     saved = json.loads(Path(explore_tab.export_config(**controls(CUSTOM))).read_text())
     link = to_query(DenseNetConfig.from_dict(saved))
     values = explore_tab.load_link(SimpleNamespace(query_params=dict(parse_qsl(link))))
-    assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == CUSTOM
+    assert config_from_controls(values) == CUSTOM
 
 
 def test_the_code_download_rebuilds_the_same_config():
@@ -75,12 +74,12 @@ def test_the_same_download_twice_is_one_whole_file():
 
 def test_the_page_downloads_follow_its_link():
     """The link is what the page's downloads are made from (see `page_files`)."""
-    differences, csv_file, json_file, code_file = explore_tab.page_files(
-        "http://127.0.0.1:7860/?" + to_query(CUSTOM), None
-    )
-    assert differences == {"__type__": "update", "value": "", "visible": False}  # nothing pinned
-    assert DenseNetConfig.from_dict(json.loads(Path(json_file).read_text())) == CUSTOM
-    assert Path(csv_file).name == "densenet-custom-layers.csv" and code_file.endswith(".py")
+    files = explore_tab.page_files("http://127.0.0.1:7860/?" + to_query(CUSTOM), None)
+    nothing_pinned = {"__type__": "update", "value": "", "visible": False}
+    assert files["differences"] == nothing_pinned
+    assert DenseNetConfig.from_dict(json.loads(Path(files["json_file"]).read_text())) == CUSTOM
+    assert Path(files["csv_file"]).name == "densenet-custom-layers.csv"
+    assert files["code_file"].endswith(".py")
 
 
 def test_a_download_of_a_refused_value_names_it():
@@ -92,7 +91,8 @@ def test_a_download_of_a_refused_value_names_it():
 def test_the_keras_download_loads_with_the_same_parameter_count():
     import keras
 
-    report, path = explore_tab.export_keras(**preset_controls("article"))
+    built = explore_tab.export_keras(**preset_controls("article"))
+    report, path = built["keras_summary"], built["keras_file"]
     assert report.startswith("AGREE") and Path(path).name == "article.keras"
     model = keras.saving.load_model(path)
     assert model.count_params() == summarize(PRESETS["article"]).total_params
@@ -110,28 +110,33 @@ def page(action, config, pinned, preset="densenet-40"):
 
 def test_pinning_keeps_the_config_and_unpinning_returns_to_one():
     a = PRESETS["densenet121"]
-    pinned, _, headline_text, channels, *_ = page("pin", a, None, "densenet121")
-    assert pinned == a and "| Figure | A | B | B − A | B / A |" in headline_text["value"]
-    assert channels["value"].data[0].name == "A (pinned)"
+    pinned = page("pin", a, None, "densenet121")
+    assert pinned["pinned"] == a
+    assert "| Figure | A | B | B − A | B / A |" in pinned["headline"]["value"]
+    assert pinned["channel_growth"]["value"].data[0].name == "A (pinned)"
+    assert pinned["unpin"]["visible"] and "growth_rate" not in pinned["differences"]["value"]
 
     b = dataclasses.replace(a, growth_rate=24)
-    result = page("update", b, pinned)
-    headline_text, channels = result[2]["value"], result[3]["value"]
+    result = page("update", b, a)
+    assert "pinned" not in result and "unpin" not in result  # left as they are
+    headline_text, channels = result["headline"]["value"], result["channel_growth"]["value"]
     assert "**A** (pinned): `densenet121`" in headline_text
     parameters = f"| {summarize(a).total_params:,} ({summarize(a).total_params / 1e6:.2f} M) |"
     assert parameters in headline_text and f"{summarize(b).total_params:,}" in headline_text
     assert [trace.line.dash for trace in channels.data][:2] == ["dash", None]
 
-    unpinned, _, headline_text, channels, *_ = page("unpin", b, pinned)
-    assert unpinned is None and "| Figure | Value |" in headline_text["value"]
-    assert "A (pinned)" not in [trace.name for trace in channels["value"].data]
+    unpinned = page("unpin", b, a)
+    assert unpinned["pinned"] is None and "| Figure | Value |" in unpinned["headline"]["value"]
+    assert "A (pinned)" not in [trace.name for trace in unpinned["channel_growth"]["value"].data]
+    assert not unpinned["unpin"]["visible"]
 
 
 def test_a_refused_value_pins_nothing():
     values = {**controls(CUSTOM), "growth_rate": 0, BATCH_SIZE.name: 32}
     result = explore_tab.on_page(COMPONENTS, "pin")(None, None, **values)
-    assert result[0] == {"__type__": "update"}  # the pinned state is left as it was
-    assert "**Not updated:** Growth rate k: Value 0 is less than" in result[1]["value"]
+    assert "pinned" not in result  # the pinned state is left as it was
+    assert "**Not updated:** Growth rate k: Value 0 is less than" in result["refusal"]["value"]
+    assert result["headline"] == {"__type__": "update", "elem_classes": ["stale"]}
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from densenet_demo.inference.card import MirrorAverage, ModelCard
 from densenet_demo.inference.classifier import WEIGHTS_DIR
 from densenet_demo.inference.mistakes import confusion_matrix, load_mistakes
 from densenet_demo.training.data import load_fashion_mnist
-from densenet_demo.ui.classify_tab import describe
+from densenet_demo.ui.about_model import describe
 from densenet_demo.ui.model_charts import (
     ANCHORS,
     accuracy_figure,

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from densenet_demo import PRESETS, DenseNetConfig
-from densenet_demo.architecture.controls import CONTROL_NAMES, config_from_controls
+from densenet_demo.architecture.controls import config_from_controls
 from densenet_demo.architecture.share import (
     config_code,
     config_json,
@@ -54,14 +54,14 @@ def test_opening_a_link_restores_the_controls():
     )
     request = SimpleNamespace(query_params=dict(parse_qsl(to_query(config))))
     values = load_link(request)
-    assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == config
-    assert "Custom configuration" in values[len(CONTROL_NAMES)]
+    assert config_from_controls(values) == config
+    assert "Custom configuration" in values["headline"]
 
 
 def test_a_broken_link_falls_back_to_the_preset():
     request = SimpleNamespace(query_params={"preset": "article", "growth_rate": "x"})
     values = load_link(request)
-    assert config_from_controls(dict(zip(CONTROL_NAMES, values))) == PRESETS["article"]
+    assert config_from_controls(values) == PRESETS["article"]
 
 
 @pytest.mark.parametrize("name", PRESETS)
