@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..architecture.config import DenseNetConfig
-from ..architecture.controls import DEFAULT_PRESET, check_memory_inputs
+from ..architecture.controls import DEFAULT_PRESET, check_memory
 from ..architecture.presets import PRESETS, preset_with
 from ..architecture.report import summary_record
 from ..architecture.share import to_query
@@ -50,9 +50,7 @@ def summary(
     """
     try:
         config = preset_with(preset, overrides)
-        memory = check_memory_inputs(
-            {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
-        )
+        memory = check_memory(batch_size, optimizer, memory_gib)
     except ValueError as error:
         raise ui_error(error) from None
     record = summary_record(summarize(config), *memory)

@@ -39,6 +39,7 @@ from ..architecture.controls import (
     MEMORY_SIZE,
     OPTIMIZER,
     MemorySettings,
+    check_memory,
     check_memory_inputs,
     config_from_controls,
     controls_from_config,
@@ -385,9 +386,7 @@ def compare(
     `DenseNetConfig.to_dict` object or a share link (`share.read_config`); by name."""
     try:
         a, b = read_config(config_a, "config_a"), read_config(config_b, "config_b")
-        memory = check_memory_inputs(
-            {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
-        )
+        memory = check_memory(batch_size, optimizer, memory_gib)
     except ValueError as error:
         raise ui_error(error) from None
     summary_a, summary_b = summarize(a), summarize(b)
@@ -403,15 +402,15 @@ def compare(
 def _controls_and_views(
     config: DenseNetConfig,
     preset: str,
-    memory_values: dict,
+    memory_values: tuple,
     request: gr.Request | None,
     pinned: DenseNetConfig | None = None,
 ) -> dict:
-    """The control values of `config` and its views for the memory estimate's values (by
-    name, see `MEMORY_CONTROLS`), keyed by name."""
+    """The control values of `config` and its views for the memory estimate's values
+    (`check_memory`'s arguments), keyed by name."""
     values = controls_from_config(config, preset)
     try:
-        memory = check_memory_inputs(memory_values)
+        memory = check_memory(*memory_values)
     except ValueError as error:
         raise ui_error(error) from None
     return {**values, **_views(config, memory, preset, pinned, request)}
@@ -432,7 +431,7 @@ def load_preset(
             f"preset={short_repr(name)} is unknown: allowed {', '.join(PRESETS)}",
             print_exception=False,
         )
-    memory_values = {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
+    memory_values = (batch_size, optimizer, memory_gib)
     return _controls_and_views(PRESETS[name], name, memory_values, request, pinned)
 
 
@@ -450,7 +449,7 @@ def show_config(
     except ValueError as error:
         raise ui_error(error) from None
     preset = file_stem(config) if file_stem(config) in PRESETS else CUSTOM
-    memory_values = {"batch_size": batch_size, "optimizer": optimizer, "memory_gib": memory_gib}
+    memory_values = (batch_size, optimizer, memory_gib)
     return _controls_and_views(config, preset, memory_values, request, pinned)
 
 
@@ -465,7 +464,7 @@ def load_link(request: gr.Request) -> dict:
             config = from_query(params)
         except ValueError as error:
             gr.Warning(f"The link's configuration was not used: {error}")
-    defaults = {control.name: control.default for control in MEMORY_CONTROLS}
+    defaults = tuple(control.default for control in MEMORY_CONTROLS)
     return _controls_and_views(config, preset, defaults, request)
 
 
