@@ -24,7 +24,8 @@ BUILD_LIMITS = {
 MEMORY_REASON = (
     "As Keras keeps them: the tensors the backward pass reads (each convolution's and batch "
     "norm's input, each ReLU's output) and two gradients in flight; the rest, such as the batch "
-    "norms' outputs, is freed (within 6% of the memory measured on a CPU without XLA, docs/performance.md). "
+    "norms' outputs, is freed (within 6% of the memory measured on a CPU without XLA, "
+    "docs/performance.md). "
     "Naive: every layer's output, so a block of L layers stores O(L²) channels. Shared-memory: "
     "concatenations and their BN-ReLU in two shared buffers, recomputed in the backward pass "
     "(Pleiss et al. 2017), so memory grows linearly with depth."

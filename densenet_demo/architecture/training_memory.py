@@ -38,8 +38,8 @@ ACTIVATION_COUNTS = ("saved", "naive", "shared")
 MEMORY_ACCOUNT = (
     "Counted: float32 weights (BN statistics included), one gradient per trainable weight, the "
     "optimizer's state and the activations; not counted: the framework itself (CUDA context and "
-    "cuDNN workspace: 0.4–0.65 GB in the DenseNet authors' Torch figures, docs/performance.md; TensorFlow's "
-    "runtime), the input pipeline and allocator fragmentation."
+    "cuDNN workspace: 0.4–0.65 GB in the DenseNet authors' Torch figures, docs/performance.md; "
+    "TensorFlow's runtime), the input pipeline and allocator fragmentation."
 )
 
 
