@@ -53,6 +53,15 @@ def test_every_endpoint_of_today_is_published_with_its_parameters(client):
         assert [p["parameter_name"] for p in endpoints[name]["parameters"]] == parameters, name
 
 
+def test_no_hidden_button_carries_an_endpoint(app_url):
+    """Each public endpoint is registered from the one table, without a trigger; the page's
+    own events are private."""
+    config = httpx.get(app_url + "config", timeout=30).json()
+    public = {d["api_name"]: d for d in config["dependencies"] if d["api_visibility"] == "public"}
+    assert set(public) == {name.lstrip("/") for name in ENDPOINTS}
+    assert {name: d["targets"] for name, d in public.items() if d["targets"]} == {}
+
+
 def test_explore_answers_positional_keyword_and_plain_http_calls(client, app_url):
     by_position = client.predict(*ARTICLE.values(), 32, "adam", 24, api_name="/explore")
     by_name = client.predict(
