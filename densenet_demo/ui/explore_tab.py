@@ -137,9 +137,9 @@ def render(demo: gr.Blocks) -> ExploreView:
     memory = list(memory_inputs.values())
     shown = {**inputs, **views}  # what a new configuration redraws: the controls, the views
     # Explore updates are pure arithmetic (~10 ms): served directly, not through the queue.
-    # Gradio shows no error of such an event on the page, so the page's own event checks the
-    # values itself and shows a refusal beside the figures it leaves as they were. Pinning and
-    # unpinning redraw the same views, the same way.
+    # Gradio shows no error of such an event on the page (gradio_fixes, 7), so the page's own
+    # event checks the values itself and shows a refusal beside the figures it leaves as they
+    # were. Pinning and unpinning redraw the same views, the same way.
     page_outputs = {
         "pinned": pinned,
         "refusal": refusal,
