@@ -12,6 +12,7 @@ from gradio_client import handle_file
 
 from densenet_demo import PRESETS, summarize
 from densenet_demo.architecture.controls import CONTROL_NAMES, CONTROLS, preset_controls
+from densenet_demo.architecture.presets import preset_with
 from densenet_demo.inference.runs import is_run_id
 
 from support import EXAMPLE, HANG_GUARD_S
@@ -83,7 +84,8 @@ def test_explore_answers_positional_keyword_and_plain_http_calls(client, app_url
 def test_compare_and_load_preset_and_load_link_answer(client):
     a, b = PRESETS["fashion"].to_dict(), {**PRESETS["fashion"].to_dict(), "growth_rate": 24}
     headline, _, _, fields = client.predict(a, b, 32, api_name="/compare")
-    assert "`growth_rate` | `12` | `24`" in fields or "growth_rate" in fields
+    assert fields == "| Field | A | B |\n|---|---|---|\n| `growth_rate` | `16` | `24` |"
+    assert "**A:** `fashion`" in headline
     named = client.predict(config_a=a, config_b=json.dumps(b), memory_gib=40, api_name="/compare")
     assert named[0] == client.predict(a, b, 32, "sgd-momentum", 40, api_name="/compare")[0]
 
@@ -146,21 +148,15 @@ def test_summary_answers_positional_and_keyword_calls(client):
         preset="fashion", overrides={"growth_rate": 24}, batch_size=64, api_name="/summary"
     )
     assert record == named
-    expected = summarize(
-        PRESETS["fashion"].__class__.from_dict({**PRESETS["fashion"].to_dict(), "growth_rate": 24})
-    )
+    expected = summarize(preset_with("fashion", {"growth_rate": 24}))
     assert record["total_params"] == expected.total_params
 
 
 def test_train_cancel_training_and_runs_answer(client):
-    job = client.submit(json.dumps(TINY), *QUICK, api_name="/train")
-    first = next(iter(job))
-    assert is_run_id(first["run_id"]) and first["state"] in ("queued", "starting", "training")
-    state = client.predict(run_id=first["run_id"], api_name="/cancel_training")
-    assert state["run_id"] == first["run_id"]
-    last = list(job)[-1] if not job.done() else job.outputs()[-1]
-    assert last["state"] in ("cancelled", "done")
-    named = client.submit(
+    """Two tiny jobs (positional, then by keyword, the config as JSON text, then as an
+    object), each cancelled as soon as it has a run id."""
+    by_position = client.submit(json.dumps(TINY), *QUICK, api_name="/train")
+    by_name = client.submit(
         config=TINY,
         train_images=1_000,
         epochs=1,
@@ -168,9 +164,13 @@ def test_train_cancel_training_and_runs_answer(client):
         learning_rate=0.1,
         api_name="/train",
     )
-    first = next(iter(named))
-    client.predict(first["run_id"], api_name="/cancel_training")
-    list(named)
+    for job in (by_position, by_name):
+        first = next(iter(job))
+        assert is_run_id(first["run_id"]) and first["state"] in ("queued", "starting", "training")
+        state = client.predict(run_id=first["run_id"], api_name="/cancel_training")
+        assert state["run_id"] == first["run_id"]
+        job.result()
+        assert job.outputs()[-1]["state"] in ("cancelled", "done")
     runs = client.predict(api_name="/runs")
     assert isinstance(runs, list) and all(is_run_id(run["run_id"]) for run in runs)
 
