@@ -36,6 +36,7 @@ from . import exports
 from .about_model import describe
 from .components import component_for, ui_error
 from .hosting import TRAIN_CONCURRENCY
+from .registration import keyed
 from .train_views import (
     compare_runs,
     duration_words,
@@ -105,12 +106,12 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
 
     budget_inputs = list(budget.values())
     plan_inputs = [explore.link, as_set, *budget_inputs]
-    plan_outputs = [plan_view, as_set, show_variant]
+    planned = {"plan": plan_view, "as_set": as_set, "show_variant": show_variant}
     gr.on(
         [explore.link.change, as_set.input, *[c.change for c in budget_inputs]],
-        handlers.plan_on_page,
+        keyed(handlers.plan_on_page, planned),
         inputs=plan_inputs,
-        outputs=plan_outputs,
+        outputs=list(planned.values()),
         queue=False,
         api_visibility="private",
     )
@@ -123,14 +124,34 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
             api_visibility="private",
         )
     )
-    runs_views = [table, by_params, by_macs, chosen, run_a, run_b]
+    runs_views = {
+        "table": table,
+        "by_params": by_params,
+        "by_macs": by_macs,
+        "chosen": chosen,
+        "run_a": run_a,
+        "run_b": run_b,
+    }
+    followed = {
+        "job": job,
+        "progress_bar": progress_bar,
+        "progress": progress_text,
+        "curves": curves,
+        "train_button": train_button,
+        "cancel_button": cancel_button,
+    }
     train_button.click(
-        handlers.train_on_page,
+        keyed(handlers.train_on_page, followed),
         inputs=plan_inputs,
-        outputs=[job, progress_bar, progress_text, curves, train_button, cancel_button],
+        outputs=list(followed.values()),
         api_visibility="private",
         **TRAIN_CONCURRENCY,
-    ).then(handlers.runs_views, outputs=runs_views, queue=False, api_visibility="private")
+    ).then(
+        keyed(handlers.runs_views, runs_views),
+        outputs=list(runs_views.values()),
+        queue=False,
+        api_visibility="private",
+    )
     cancel_button.click(
         handlers.cancel_on_page,
         inputs=job,
@@ -141,33 +162,40 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
     chosen.change(
         exports_run, inputs=chosen, outputs=download, queue=False, api_visibility="private"
     )
+    compared = {"compare_plot": compare_plot, "differences": differences}
     gr.on(
         [run_a.change, run_b.change],
-        handlers.compare,
+        keyed(handlers.compare, compared),
         inputs=[run_a, run_b],
-        outputs=[compare_plot, differences],
+        outputs=list(compared.values()),
         queue=False,
         api_visibility="private",
     )
 
     demo.load(
-        handlers.plan_on_page,
+        keyed(handlers.plan_on_page, planned),
         inputs=plan_inputs,
-        outputs=plan_outputs,
+        outputs=list(planned.values()),
         queue=False,
         api_visibility="private",
     )
-    demo.load(handlers.runs_views, outputs=runs_views, queue=False, api_visibility="private")
+    demo.load(
+        keyed(handlers.runs_views, runs_views),
+        outputs=list(runs_views.values()),
+        queue=False,
+        api_visibility="private",
+    )
     return TrainView(handlers, chosen, use_button)
 
 
 def wire_classify(view: TrainView, classify, tabs: gr.Tabs) -> None:
     """ "Classify with this run": the run joins the Classify tab's menu (`classify`, a
     `classify_tab.ClassifyView`), chosen, and `tabs` shows that tab."""
+    shown = {"model": classify.model, "about_model": classify.about_model, "tabs": tabs}
     view.use_button.click(
-        view.handlers.classify_with,
+        keyed(view.handlers.classify_with, shown),
         inputs=view.chosen,
-        outputs=[classify.model, classify.about_model, tabs],
+        outputs=list(shown.values()),
         queue=False,
         api_visibility="private",
     )
@@ -240,15 +268,18 @@ class TrainHandlers:
 
     # --- planning ----------------------------------------------------------------------
 
-    def plan_on_page(self, link: str, as_set: bool, *budget_values) -> tuple:
-        """(the plan in words, the 'as set' box, the variant button) for the page."""
+    def plan_on_page(self, link: str, as_set: bool, *budget_values) -> dict:
+        """The plan in words, the 'as set' box and the variant button for the page."""
         try:
             config, budget = (
                 read_config(link),
                 check_budget(dict(zip((c.name for c in BUDGET_CONTROLS), budget_values))),
             )
         except ValueError as error:
-            return f"**Nothing to train:** {error}.", gr.skip(), gr.update(visible=False)
+            return {
+                "plan": f"**Nothing to train:** {error}.",
+                "show_variant": gr.update(visible=False),
+            }
         plan = plan_training(config, budget, bool(as_set))
         refusal = ""
         if self.jobs is not None:
@@ -256,11 +287,11 @@ class TrainHandlers:
                 self.jobs.limits.check(plan.summary, budget)
             except ValueError as error:
                 refusal = str(error)
-        return (
-            plan_sentence(plan, budget, refusal),
-            gr.update(visible=plan.slow),
-            gr.update(visible=bool(plan.variant_reason)),
-        )
+        return {
+            "plan": plan_sentence(plan, budget, refusal),
+            "as_set": gr.update(visible=plan.slow),
+            "show_variant": gr.update(visible=bool(plan.variant_reason)),
+        }
 
     def variant_link(self, link: str) -> str:
         """The share link of the small variant of the configuration in `link`."""
@@ -268,30 +299,34 @@ class TrainHandlers:
 
     # --- training ----------------------------------------------------------------------
 
-    def train_on_page(self, link: str, as_set: bool, *budget_values) -> Iterator[tuple]:
-        """Start the plan's job and follow it: (job, bar, status, curves, Train, Cancel)."""
+    def train_on_page(self, link: str, as_set: bool, *budget_values) -> Iterator[dict]:
+        """Start the plan's job and follow it: the job, progress bar and status, curves, and
+        the Train and Cancel buttons."""
         config, budget = _config(link), _budget(budget_values)
         plan = plan_training(config, budget, bool(as_set))
         run_id = self._submit(plan.config, budget)
-        busy = (gr.update(interactive=False), gr.update(interactive=True))
+        busy = {
+            "train_button": gr.update(interactive=False),
+            "cancel_button": gr.update(interactive=True),
+        }
         state = None
         for state in self._jobs().follow(run_id):
-            yield (
-                run_id,
-                _bar(progress_fraction(state)),
-                progress_markdown(state),
-                live_curves_figure(state),
-                *busy,
-            )
+            yield {
+                "job": run_id,
+                "progress_bar": _bar(progress_fraction(state)),
+                "progress": progress_markdown(state),
+                "curves": live_curves_figure(state),
+                **busy,
+            }
         kept = len(state.history) / state.budget.epochs if state is not None else 0.0
-        yield (
-            None,
-            _bar(kept),  # the share of the epochs the saved run holds
-            progress_markdown(state),
-            live_curves_figure(state),
-            gr.update(interactive=True),
-            gr.update(interactive=False),
-        )
+        yield {
+            "job": None,
+            "progress_bar": _bar(kept),  # the share of the epochs the saved run holds
+            "progress": progress_markdown(state),
+            "curves": live_curves_figure(state),
+            "train_button": gr.update(interactive=True),
+            "cancel_button": gr.update(interactive=False),
+        }
 
     def train(self, config, train_images, epochs, train_batch_size, learning_rate):
         """The API's training: the job's state as JSON at every change, until it ends."""
@@ -335,7 +370,7 @@ class TrainHandlers:
         """The saved runs as records (`/runs`)."""
         return [RunRecord.of(run).to_json() for run in saved_runs()]
 
-    def runs_views(self) -> tuple:
+    def runs_views(self) -> dict:
         """The table, the two scatter plots and the three run menus."""
         records = [RunRecord.of(run) for run in saved_runs()]
         headers, rows = runs_table(records)
@@ -346,16 +381,16 @@ class TrainHandlers:
         ]
         newest = choices[0][1] if choices else None
         second = choices[1][1] if len(choices) > 1 else newest
-        return (
-            gr.update(value=rows, headers=headers),
-            by_params,
-            by_macs,
-            gr.update(choices=choices, value=newest),
-            gr.update(choices=choices, value=second),
-            gr.update(choices=choices, value=newest),
-        )
+        return {
+            "table": gr.update(value=rows, headers=headers),
+            "by_params": by_params,
+            "by_macs": by_macs,
+            "chosen": gr.update(choices=choices, value=newest),
+            "run_a": gr.update(choices=choices, value=second),
+            "run_b": gr.update(choices=choices, value=newest),
+        }
 
-    def classify_with(self, run_id: str | None) -> tuple:
+    def classify_with(self, run_id: str | None) -> dict:
         """Put the run in the Classify menu, choose it, and go to the Classify tab."""
         if not is_run_id(run_id):
             raise gr.Error("Choose a run first.", print_exception=False)
@@ -365,19 +400,19 @@ class TrainHandlers:
             raise ui_error(error) from None
         choices = [(title, name) for name, title in MODELS.items()]
         choices.append((f"Run {run_id}", run_id))
-        return (
-            gr.update(choices=choices, value=run_id),
-            gr.update(value=describe(card), elem_classes=[]),
-            gr.Tabs(selected="classify"),
-        )
+        return {
+            "model": gr.update(choices=choices, value=run_id),
+            "about_model": gr.update(value=describe(card), elem_classes=[]),
+            "tabs": gr.Tabs(selected="classify"),
+        }
 
-    def compare(self, a: str | None, b: str | None) -> tuple:
-        if not (is_run_id(a) and is_run_id(b)):
-            return None, ""
-        try:
-            return compare_runs(saved_run(a), saved_run(b))
-        except ValueError:  # removed meanwhile: nothing to draw
-            return None, ""
+    def compare(self, a: str | None, b: str | None) -> dict:
+        """Runs A and B's curves, and their differences."""
+        figure, text = None, ""  # nothing to draw (or removed meanwhile)
+        if is_run_id(a) and is_run_id(b):
+            with contextlib.suppress(ValueError):
+                figure, text = compare_runs(saved_run(a), saved_run(b))
+        return {"compare_plot": figure, "differences": text}
 
 
 def _record(state: JobState) -> dict:

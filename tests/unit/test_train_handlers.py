@@ -50,18 +50,16 @@ def link(config):
 
 
 def test_a_configuration_that_cannot_take_28_px_is_planned_as_its_variant():
-    text, as_set, variant_button = TrainHandlers(None, None).plan_on_page(
-        link(PRESETS["densenet121"]), False, *BUDGET
-    )
+    plan = TrainHandlers(None, None).plan_on_page(link(PRESETS["densenet121"]), False, *BUDGET)
+    text, as_set, variant_button = plan["plan"], plan["as_set"], plan["show_variant"]
     assert text.startswith("**Explore's configuration is not trained as set:** its 'imagenet' stem")
     assert "BC k=12 4-4-4 article stem (110,610 parameters" in text
     assert variant_button["visible"] and not as_set["visible"]
 
 
 def test_a_quick_configuration_is_planned_as_set_with_its_time():
-    text, _, variant_button = TrainHandlers(None, None).plan_on_page(
-        link(PRESETS["fashion"]), False, *BUDGET
-    )
+    plan = TrainHandlers(None, None).plan_on_page(link(PRESETS["fashion"]), False, *BUDGET)
+    text, variant_button = plan["plan"], plan["show_variant"]
     assert text.startswith("**Will train** BC k=16 8-8-8 article stem as set in Explore")
     assert "477,082 parameters" in text and "20,000 images × 3 epochs" in text
     assert not variant_button["visible"]
@@ -69,21 +67,18 @@ def test_a_quick_configuration_is_planned_as_set_with_its_time():
 
 def test_a_slow_configuration_offers_to_train_it_as_set():
     budget = [55_000, 30, *BUDGET[2:]]
-    text, as_set, _ = TrainHandlers(None, None).plan_on_page(
-        link(PRESETS["densenet-bc-100"]), False, *budget
-    )
-    assert "it would take about" in text and as_set["visible"]
-    text, _, _ = TrainHandlers(None, None).plan_on_page(
-        link(PRESETS["densenet-bc-100"]), True, *budget
-    )
-    assert text.startswith("**Will train**")
+    plan = TrainHandlers(None, None).plan_on_page(link(PRESETS["densenet-bc-100"]), False, *budget)
+    assert "it would take about" in plan["plan"] and plan["as_set"]["visible"]
+    plan = TrainHandlers(None, None).plan_on_page(link(PRESETS["densenet-bc-100"]), True, *budget)
+    assert plan["plan"].startswith("**Will train**")
 
 
 def test_a_bad_budget_value_is_said_in_the_plan():
-    text, _, _ = TrainHandlers(None, None).plan_on_page(
+    plan = TrainHandlers(None, None).plan_on_page(
         link(PRESETS["fashion"]), False, 20_000, 0, 128, 0.1
     )
-    assert text == "**Nothing to train:** epochs=0 is invalid: allowed an integer from 1 to 100."
+    refusal = "epochs=0 is invalid: allowed an integer from 1 to 100"
+    assert plan["plan"] == f"**Nothing to train:** {refusal}."
 
 
 def test_the_variant_link_opens_the_small_variant():
@@ -114,7 +109,8 @@ def test_a_run_downloads_as_one_zip_that_loads_as_a_run_folder(runs_dir, tmp_pat
 
 
 def test_classify_with_a_run_puts_it_in_the_menu_and_opens_the_tab(runs_dir):
-    menu, about, tabs = TrainHandlers(None, None).classify_with(RUN_ID)
+    shown = TrainHandlers(None, None).classify_with(RUN_ID)
+    menu, about, tabs = shown["model"], shown["about_model"], shown["tabs"]
     assert menu["value"] == RUN_ID and (f"Run {RUN_ID}", RUN_ID) in menu["choices"]
     assert f"run **{RUN_ID}** of the Train tab" in about["value"]
     assert tabs.selected == "classify"
@@ -134,7 +130,7 @@ def test_the_runs_api_gives_each_runs_figures(runs_dir):
 def test_the_runs_table_shows_the_record_the_runs_api_gives(runs_dir):
     handlers = TrainHandlers(None, None)
     [record] = handlers.runs()
-    table = handlers.runs_views()[0]
+    table = handlers.runs_views()["table"]
     [row] = [dict(zip(table["headers"], row, strict=True)) for row in table["value"]]
     assert row["Run"] == record["run_id"] and row["Parameters"] == f"{record['params']:,}"
     assert row["Training images"] == f"{record['train_images']:,}" == "55,000"
