@@ -19,10 +19,9 @@ fixed the defect: delete its workaround here, and the test.
    cleanup walks a snapshot and a failed round is logged and retried at the next (`apply`).
 3. MCP tools of events with several outputs. Gradio's MCP server wraps such an event's result
    in a list as if it were one output, so `/predict` came back as one text (the repr of the
-   whole tuple) and `/explain`, which also returns a `gr.State`, failed with "pop index out of
-   range" (`gradio_client` had already dropped the State that `pop_returned_state` removes by
-   position). Here the outputs stay separate, and outputs already stripped of their State are
-   left as they are (`apply_to_mcp`).
+   whole tuple). Here the outputs stay separate (`apply_to_mcp`). (No public endpoint returns
+   a `gr.State`, so Gradio's `pop_returned_state`, which fails on one the client already
+   dropped, is never reached.)
 4. Too few values. A call with fewer values than the endpoint takes raises a `ValueError`
    meant for developers, which callers never see (`"error": null`). `Blocks` says how many
    values the endpoint takes, and which.
@@ -126,24 +125,12 @@ async def _execute_without_progress(self, job) -> list:
     return list(result) if isinstance(result, tuple) else [result]
 
 
-def _pop_state_once(pop_returned_state):
-    def pop(components, data) -> list:
-        """`GradioMCPServer.pop_returned_state`, unless `gradio_client` already dropped them."""
-        return data if len(data) != len(components) else pop_returned_state(components, data)
-
-    pop.patched = True
-    return pop
-
-
 def apply_to_mcp() -> None:
     """Install the workaround 3 (idempotent). Separate: importing Gradio's MCP support takes
     most of a second, which a page without it does not spend."""
     from gradio.mcp import GradioMCPServer
 
     GradioMCPServer._execute_tool_without_progress = _execute_without_progress
-    if not getattr(GradioMCPServer.pop_returned_state, "patched", False):
-        original = GradioMCPServer.pop_returned_state
-        GradioMCPServer.pop_returned_state = staticmethod(_pop_state_once(original))
 
 
 # 4. Too few values.

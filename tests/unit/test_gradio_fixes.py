@@ -26,8 +26,6 @@ PLAIN_SAVE_PIL_TO_CACHE = processing_utils.save_pil_to_cache
 PLAIN_DELETE_FILES = route_utils.delete_files_created_by_app
 PLAIN_DELETE_ON_SCHEDULE = route_utils.delete_files_on_schedule
 PLAIN_EXECUTE_TOOL = GradioMCPServer._execute_tool_without_progress
-PLAIN_POP_STATE = GradioMCPServer.pop_returned_state
-assert not getattr(PLAIN_POP_STATE, "patched", False)
 assert PLAIN_DELETE_FILES is not gradio_fixes._delete_files_created_by_app
 
 
@@ -169,20 +167,6 @@ def test_an_mcp_tool_gets_one_item_per_output():
         "image.png",
     ]
     assert tool_result(gradio_fixes._execute_without_progress, "label") == ["label"]
-
-
-OUTPUTS_WITH_STATE = [gr.Textbox(), gr.State()]
-
-
-def test_gradio_still_pops_a_state_the_client_already_dropped():
-    with pytest.raises(IndexError, match="pop index out of range"):
-        PLAIN_POP_STATE(OUTPUTS_WITH_STATE, ["text"])
-
-
-def test_a_state_is_popped_only_if_it_is_still_there():
-    pop = gradio_fixes._pop_state_once(PLAIN_POP_STATE)
-    assert pop(OUTPUTS_WITH_STATE, ["text"]) == ["text"]
-    assert pop(OUTPUTS_WITH_STATE, ["text", {"kept": "in the session"}]) == ["text"]
 
 
 # 4. Too few values.
