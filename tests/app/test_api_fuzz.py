@@ -77,9 +77,7 @@ def assert_names_a_changed_field(message, changed):
     assert len(message) < 400, message  # one sentence, not an echo of the input
 
 
-@settings(max_examples=400, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
-@given(fuzzed_controls())
-def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
+def gives_a_config_or_names_the_bad_field(case):
     controls, changed = case
     try:
         config = config_from_controls(controls)
@@ -87,6 +85,20 @@ def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
         assert_names_a_changed_field(str(error), changed)
     else:
         assert DenseNetConfig.from_dict(config.to_dict()) == config  # valid, and stays so
+
+
+# 400 examples in all: 100 in the fast loop, the other 300 with the slow tests.
+@settings(max_examples=100, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
+@given(fuzzed_controls())
+def test_config_from_controls_gives_a_config_or_names_the_bad_field(case):
+    gives_a_config_or_names_the_bad_field(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
+@given(fuzzed_controls())
+def test_config_from_controls_gives_a_config_or_names_the_bad_field_in_300_more_cases(case):
+    gives_a_config_or_names_the_bad_field(case)
 
 
 @settings(max_examples=60, deadline=HANG_GUARD, suppress_health_check=[HealthCheck.too_slow])
@@ -170,16 +182,29 @@ def payload(**changes):
 @pytest.mark.parametrize(
     "changes, message",
     [
+        ({"growth_rate": 0}, "Growth rate k: Value 0 is less than minimum value 1"),
+        ({"growth_rate": 10_000}, "Growth rate k: Value 10000 is greater than maximum value 64"),
         ({"height": math.nan}, "Input height: nan is not a number"),
         ({"width": math.inf}, "Input width: inf is not a number"),
         ({"growth_rate": math.nan}, "growth_rate=nan is invalid"),
         ({"num_classes": 10**30}, "num_classes=1000000000000000000000000000000 is invalid"),
         ({"height": -5}, "input_shape=(-5, 224, 3) is invalid"),
         (
+            {"height": 16},
+            "input_shape=(16, 224, 3) is invalid: allowed height and width of at least 29 px",
+        ),
+        ({"compression": 7.0}, "Compression θ (transitions keep θ·m channels: -C): Value 7.0"),
+        (
             {"compression": "half"},
             "Compression θ (transitions keep θ·m channels: -C): 'half' is not a number",
         ),
         ({"bottleneck": None}, "bottleneck=None is invalid"),
+        ({"block_layers": "six, twelve"}, "block_layers='six, twelve' is invalid: allowed comma"),
+        ({"block_layers": ""}, "block_layers=() is invalid: allowed 1 to 6 dense blocks"),
+        (
+            {"block_layers": "1,1,1,1,1,1,1"},
+            "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid: allowed 1 to 6 dense blocks",
+        ),
         ({"block_layers": "1," * 100_000}, "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid"),
         ({"block_layers": "9" * 5000}, "block_layers='99999999999"),
         ({"block_layers": [[1, 2], {"a": 3}]}, "block_layers=\"[[1, 2], {'a': 3}]\" is invalid"),
@@ -193,8 +218,12 @@ def payload(**changes):
             "Classifier activation: ['softmax', 'relu'] is not one of",
         ),
         ({"transition_features": 1e300}, "transition_features=100000000000000005...638"),
+        ({"batch_size": 0}, "batch_size=0 is invalid: allowed an integer from 1 to 4,096"),
         ({"batch_size": 10**30}, "batch_size=1000000000000000000000000000000 is invalid"),
         ({"optimizer": "rmsprop"}, "Optimizer (its state is counted): 'rmsprop' is not one of"),
+        ({"memory_gib": "lots"}, "memory_gib='lots' is invalid: allowed a number of GiB"),
+        ({"memory_gib": 0}, "memory_gib=0 is invalid: allowed a number of GiB from 0.5"),
+        ({"memory_gib": 10**6}, "memory_gib=1000000 is invalid: allowed a number of GiB"),
         ({"memory_gib": math.nan}, "memory_gib=nan is invalid"),
         ({"memory_gib": "1e400"}, "memory_gib='1e400' is invalid"),
         ({"memory_gib": [16, {"a": 1}]}, "memory_gib=[16, {...}] is invalid"),
@@ -202,12 +231,16 @@ def payload(**changes):
     ],
     ids=lambda value: str(value)[:40],
 )
-def test_junk_sent_over_http_gets_an_error_naming_the_field(app_url, changes, message):
+def test_a_bad_value_sent_to_explore_gets_one_error_naming_the_field(app_url, changes, message):
+    """The app level's table of refusals: each as the page labels the field or as the config
+    names it, in one sentence; and the app keeps serving."""
     response = run_explore(app_url, payload(**changes))
     assert response.status_code >= 400
     error = response.json()["error"]
     assert error.startswith(message), error
-    assert len(error) < 400
+    assert len(error) < 400 and "\n" not in error
+    answer = run_explore(app_url, payload())
+    assert answer.status_code == 200 and "8,062,504" in answer.json()["data"][0]
 
 
 MALFORMED = {

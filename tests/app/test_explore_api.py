@@ -134,46 +134,11 @@ def test_load_preset_sets_every_control_and_the_views(client):
     assert "153,482" in headline and "departs from the paper" in headline
 
 
-@pytest.mark.parametrize(
-    "name, value, message",
-    [
-        ("growth_rate", 0, "Growth rate k: Value 0 is less than minimum value 1"),
-        ("growth_rate", 10_000, "Growth rate k: Value 10000 is greater than maximum value 64"),
-        ("block_layers", "six, twelve", "block_layers='six, twelve' is invalid"),
-        ("block_layers", "1,1,1,1,1,1,1", "allowed 1 to 6 dense blocks"),
-        ("block_layers", "", "block_layers=() is invalid"),
-        ("height", 16, r"at least 29 px"),
-        ("height", -1, "input_shape=(-1, 224, 3) is invalid"),
-        ("num_classes", 10**9, "num_classes=1000000000 is invalid"),
-        ("stem", "resnet", "resnet"),
-        ("bottleneck", "yes", "bottleneck"),
-        ("batch_size", 0, "batch_size=0 is invalid"),
-        ("compression", 7.0, "Compression θ"),
-        ("optimizer", "rmsprop", "'rmsprop' is not one of 'sgd-momentum', 'adam'"),
-        ("memory_gib", "lots", "memory_gib='lots' is invalid: allowed a number of GiB"),
-        ("memory_gib", 0, "memory_gib=0 is invalid"),
-        ("memory_gib", 10**6, "memory_gib=1000000 is invalid"),
-    ],
-)
-def test_invalid_values_sent_to_the_api_get_a_clear_error(client, name, value, message):
-    with pytest.raises(AppError) as error:
-        client.predict(*with_value(name, value), api_name="/explore")
-    assert message in str(error.value)
-    # ... and the app keeps serving.
-    assert "8,062,504" in client.predict(*DENSENET121, 32, api_name="/explore")[0]
-
-
 def test_build_with_keras_agrees_with_the_analytic_summary(client):
     article = client.predict("article", 32, api_name="/load_preset")[: len(CONTROL_NAMES)]
     report = client.predict(*article, api_name="/build_keras")
     assert report.startswith("AGREE: Keras count_params() = 153,482")
     assert "count_params() = 153,482" in report and "conv2_block1_1_conv" in report
-
-
-def test_build_with_keras_refuses_oversized_models(client):
-    huge = {**preset_controls("densenet121"), "growth_rate": 64, "block_layers": "6, 12, 64, 128"}
-    with pytest.raises(AppError, match="Not built: model too large to build here"):
-        client.predict(**huge, api_name="/build_keras")
 
 
 def test_compare_takes_two_configurations_and_the_memory_settings(client):
@@ -209,7 +174,6 @@ def test_compare_returns_b_beside_a_with_the_differences(client):
     "config_a, message",
     [
         ("growth_rate=lots", "config_a: growth_rate='lots' in the link could not be read"),
-        ({"growth_rate": 0}, "config_a: growth_rate=0 is invalid: allowed an integer from 1"),
         ("densenet121", "config_a='densenet121' is not a configuration: allowed a JSON object"),
     ],
 )
