@@ -27,13 +27,6 @@ def test_query_round_trips_every_preset(name):
     assert from_query(dict(parse_qsl(query))) == PRESETS[name]
 
 
-def test_bad_link_values_name_the_field():
-    with pytest.raises(ValueError, match="growth_rate='lots' in the link"):
-        from_query({"growth_rate": "lots"})
-    with pytest.raises(ValueError, match="growth_rate=0 is invalid"):
-        from_query({"growth_rate": "0"})
-
-
 def test_generated_code_rebuilds_the_same_config():
     config = DenseNetConfig(
         growth_rate=12,
@@ -101,7 +94,9 @@ def test_a_link_naming_only_a_preset_is_that_preset():
         ({"growth": 12}, "config_b: unknown config field(s): growth; allowed: block_layers"),
         ({"growth_rate": 0}, "config_b: growth_rate=0 is invalid: allowed an integer from 1"),
         ("growth_rate=lots", "config_b: growth_rate='lots' in the link could not be read"),
+        ("?growth_rate=0", "config_b: growth_rate=0 is invalid: allowed an integer from 1"),
     ],
+    ids=lambda value: repr(value)[:30],
 )
 def test_what_is_not_a_config_is_refused_in_one_line_naming_it(given, message):
     with pytest.raises(ValueError) as error:
