@@ -86,10 +86,12 @@ def component(page, label):
     )
 
 
-def headline_value(page, label):
-    """The value cell of the headline table's row `label`."""
+def headline_value(page, label, column="Value"):
+    """The cell of the headline table's row `label` under the header `column`."""
     row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True))
-    return row.get_by_role("cell").nth(1)
+    # Its position is counted when the locator resolves, so it waits for the table like any other.
+    header = f"ancestor::table[1]//th[normalize-space()='{column}']"
+    return row.locator(f"xpath=td[{header}][count({header}/preceding-sibling::th) + 1]")
 
 
 def chart_data(config):
