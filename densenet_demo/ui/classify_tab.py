@@ -20,7 +20,7 @@ from .about_model import describe
 from .components import Image as ImageInput
 from .components import ModelDropdown, Slider, ui_error
 from .hosting import CLASSIFY_CONCURRENCY, EXPLAIN_CONCURRENCY
-from .registration import keyed
+from .registration import wired
 
 EXAMPLES = shipped("examples") / "fashion"
 CLEARED = {"top_classes": None, "model_input": None, "about": ""}  # no picture: no result
@@ -105,25 +105,22 @@ def render(
         "explanation": explanation,
     }
     classify_button.click(
-        keyed(handlers.classify, results),
+        **wired(handlers.classify, results),
         inputs=inputs,
-        outputs=list(results.values()),
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     )
     # A new picture or model: the explanation of the old one goes at once.
     gr.on(
         [upload.change, model.input],
-        keyed(lambda: NO_EXPLANATION, explained),
-        outputs=list(explained.values()),
+        **wired(lambda: NO_EXPLANATION, explained),
         queue=False,
         api_visibility="private",
     )
     gr.on(
         [upload.change, top_k.release],
-        keyed(handlers.classify_on_page, results),
+        **wired(handlers.classify_on_page, results),
         inputs=inputs,
-        outputs=list(results.values()),
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     )
@@ -131,31 +128,27 @@ def render(
     # and the menu goes back to the default; the old result is cleared either way.
     chosen = {"about_model": about_model, "model": model, **results}
     model.input(
-        keyed(handlers.choose_on_page, chosen),
+        **wired(handlers.choose_on_page, chosen),
         inputs=model,
-        outputs=list(chosen.values()),
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     ).success(
-        keyed(handlers.classify_on_page, results),
+        **wired(handlers.classify_on_page, results),
         inputs=inputs,
-        outputs=list(results.values()),
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
     )
     explain_button.click(
-        keyed(handlers.explain, explained),
+        **wired(handlers.explain, explained),
         inputs=[upload, model, opacity],
-        outputs=list(explained.values()),
         api_visibility="private",
         **EXPLAIN_CONCURRENCY,
     )
     # Opacity is only blending: the heat map already computed is drawn again, no gradients.
     drawn = {"on_picture": heat_on_upload, "on_model_input": heat_on_input}
     opacity.input(
-        keyed(handlers.recolour, drawn),
+        **wired(handlers.recolour, drawn),
         inputs=[explanation, opacity],
-        outputs=list(drawn.values()),
         queue=False,
         api_visibility="private",
     )

@@ -54,7 +54,7 @@ from . import exports
 from .components import component_for, ui_error
 from .explore_charts import channel_growth_figure, published_map_figure, stage_cost_figure
 from .hosting import BUILD_CONCURRENCY, release_freed_memory
-from .registration import keyed
+from .registration import wired
 
 # What `explore` returns, by name (the API's output names), in the API's order.
 VIEWS = ("headline", "channel_growth", "stage_cost", "layer_table", "code", "link")
@@ -151,7 +151,6 @@ def render(demo: gr.Blocks) -> ExploreView:
     }
     page_event = {
         "inputs_kwargs": {**every_input, "pinned": pinned},
-        "outputs": list(page_outputs.values()),
         "preprocess": False,
         "queue": False,
         "api_visibility": "private",
@@ -159,17 +158,17 @@ def render(demo: gr.Blocks) -> ExploreView:
     gr.on(
         [component.input for component in inputs.values() if component is not preset]
         + [component.input for component in memory],
-        keyed(on_page(every_input, "update"), page_outputs),
+        **wired(on_page(every_input, "update"), page_outputs),
         # A change made while the last one is computed runs after it; by default it was
         # dropped, leaving figures of an older value beside the control's new one.
         trigger_mode="always_last",
         api_name="page_update",  # private names, as benchmarks/explore.py calls them
         **page_event,
     )
-    pin_button.click(keyed(on_page(every_input, "pin"), page_outputs), api_name="pin", **page_event)
-    unpin_button.click(
-        keyed(on_page(every_input, "unpin"), page_outputs), api_name="unpin", **page_event
-    )
+    for button, action in ((pin_button, "pin"), (unpin_button, "unpin")):
+        button.click(
+            **wired(on_page(every_input, action), page_outputs), api_name=action, **page_event
+        )
     # Whatever changed the configuration changed its link: the downloads and the fields that
     # differ from A follow it.
     files = {
@@ -179,9 +178,8 @@ def render(demo: gr.Blocks) -> ExploreView:
         "code_file": code_download,
     }
     share_link.change(
-        keyed(page_files, files),
+        **wired(page_files, files),
         inputs=[share_link, pinned],
-        outputs=list(files.values()),
         queue=False,
         api_visibility="private",
     )
@@ -194,23 +192,20 @@ def render(demo: gr.Blocks) -> ExploreView:
     )
     # The preset menu draws B beside the session's pinned A.
     preset.input(
-        keyed(load_preset, shown),
+        **wired(load_preset, shown),
         inputs=[preset, *memory, pinned],
-        outputs=list(shown.values()),
         queue=False,
         api_visibility="private",
     )
     demo.load(
-        keyed(load_link, shown),
-        outputs=list(shown.values()),
+        **wired(load_link, shown),
         queue=False,
         api_visibility="private",
     )
     built = {"keras_summary": keras_summary, "keras_file": keras_download}
     build_button.click(
-        keyed(export_keras, built),
+        **wired(export_keras, built),
         inputs_kwargs=inputs,
-        outputs=list(built.values()),
         api_visibility="private",
         **BUILD_CONCURRENCY,
     ).success(
@@ -223,9 +218,8 @@ def render(demo: gr.Blocks) -> ExploreView:
     def show_link(event):
         """Chains on `event` (which set the link) Explore redrawn from its link."""
         return event.then(
-            keyed(show_config, shown),
+            **wired(show_config, shown),
             inputs=[share_link, *memory, pinned],
-            outputs=list(shown.values()),
             queue=False,
             api_visibility="private",
         )

@@ -26,7 +26,7 @@ from .model_charts import (
     per_class_figure,
     training_curves_figure,
 )
-from .registration import keyed
+from .registration import wired
 
 GALLERY_LIMIT = 100  # images per answer: each is a file the server writes and the page loads
 GALLERY_SIDE = 112  # a 28x28 test image is shown 4x, pixels kept sharp
@@ -74,9 +74,8 @@ def render(tab: ModelTab | None, unavailable: str) -> None:
         shown = {"images": gallery, "how_many": count}
         gr.on(
             [true_class.input, predicted_class.input],
-            keyed(tab.misclassified, shown),
+            **wired(tab.misclassified, shown),
             inputs=[true_class, predicted_class],
-            outputs=list(shown.values()),
             api_visibility="private",
         )
     gr.Plot(training_curves_figure(tab.card), label="Training curves")

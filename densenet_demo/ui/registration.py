@@ -105,6 +105,12 @@ def keyed(handler: Callable, outputs: Mapping[str, gr.components.Component]) -> 
     return call
 
 
+def wired(handler: Callable, outputs: Mapping[str, gr.components.Component]) -> dict:
+    """An event's `fn` and `outputs` for a `handler` whose results are keyed by the names of
+    `outputs` (see `keyed`): `button.click(**wired(handler, outputs), inputs=...)`."""
+    return {"fn": keyed(handler, outputs), "outputs": list(outputs.values())}
+
+
 def register(endpoints: list[Endpoint]) -> None:
     """Register each endpoint (call inside the page's `Blocks`)."""
     for endpoint in endpoints:

@@ -36,7 +36,7 @@ from . import exports
 from .about_model import describe
 from .components import component_for, ui_error
 from .hosting import TRAIN_CONCURRENCY
-from .registration import keyed
+from .registration import wired
 from .train_views import (
     compare_runs,
     duration_words,
@@ -109,9 +109,8 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
     planned = {"plan": plan_view, "as_set": as_set, "show_variant": show_variant}
     gr.on(
         [explore.link.change, as_set.input, *[c.change for c in budget_inputs]],
-        keyed(handlers.plan_on_page, planned),
+        **wired(handlers.plan_on_page, planned),
         inputs=plan_inputs,
-        outputs=list(planned.values()),
         queue=False,
         api_visibility="private",
     )
@@ -141,14 +140,12 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
         "cancel_button": cancel_button,
     }
     train_button.click(
-        keyed(handlers.train_on_page, followed),
+        **wired(handlers.train_on_page, followed),
         inputs=plan_inputs,
-        outputs=list(followed.values()),
         api_visibility="private",
         **TRAIN_CONCURRENCY,
     ).then(
-        keyed(handlers.runs_views, runs_views),
-        outputs=list(runs_views.values()),
+        **wired(handlers.runs_views, runs_views),
         queue=False,
         api_visibility="private",
     )
@@ -165,23 +162,20 @@ def render(demo: gr.Blocks, handlers: TrainHandlers, explore) -> TrainView:
     compared = {"compare_plot": compare_plot, "differences": differences}
     gr.on(
         [run_a.change, run_b.change],
-        keyed(handlers.compare, compared),
+        **wired(handlers.compare, compared),
         inputs=[run_a, run_b],
-        outputs=list(compared.values()),
         queue=False,
         api_visibility="private",
     )
 
     demo.load(
-        keyed(handlers.plan_on_page, planned),
+        **wired(handlers.plan_on_page, planned),
         inputs=plan_inputs,
-        outputs=list(planned.values()),
         queue=False,
         api_visibility="private",
     )
     demo.load(
-        keyed(handlers.runs_views, runs_views),
-        outputs=list(runs_views.values()),
+        **wired(handlers.runs_views, runs_views),
         queue=False,
         api_visibility="private",
     )
@@ -193,9 +187,8 @@ def wire_classify(view: TrainView, classify, tabs: gr.Tabs) -> None:
     `classify_tab.ClassifyView`), chosen, and `tabs` shows that tab."""
     shown = {"model": classify.model, "about_model": classify.about_model, "tabs": tabs}
     view.use_button.click(
-        keyed(view.handlers.classify_with, shown),
+        **wired(view.handlers.classify_with, shown),
         inputs=view.chosen,
-        outputs=list(shown.values()),
         queue=False,
         api_visibility="private",
     )
