@@ -183,7 +183,6 @@ def payload(**changes):
     "changes, message",
     [
         ({"growth_rate": 0}, "Growth rate k: Value 0 is less than minimum value 1"),
-        ({"growth_rate": 10_000}, "Growth rate k: Value 10000 is greater than maximum value 64"),
         ({"height": math.nan}, "Input height: nan is not a number"),
         ({"width": math.inf}, "Input width: inf is not a number"),
         ({"growth_rate": math.nan}, "growth_rate=nan is invalid"),
@@ -202,10 +201,9 @@ def payload(**changes):
         ({"block_layers": "six, twelve"}, "block_layers='six, twelve' is invalid: allowed comma"),
         ({"block_layers": ""}, "block_layers=() is invalid: allowed 1 to 6 dense blocks"),
         (
-            {"block_layers": "1,1,1,1,1,1,1"},
+            {"block_layers": "1," * 100_000},
             "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid: allowed 1 to 6 dense blocks",
         ),
-        ({"block_layers": "1," * 100_000}, "block_layers=(1, 1, 1, 1, 1, 1, ...) is invalid"),
         ({"block_layers": "9" * 5000}, "block_layers='99999999999"),
         ({"block_layers": [[1, 2], {"a": 3}]}, "block_layers=\"[[1, 2], {'a': 3}]\" is invalid"),
         ({"height": "224"}, "Input height: '224' is not a number"),
@@ -218,12 +216,14 @@ def payload(**changes):
             "Classifier activation: ['softmax', 'relu'] is not one of",
         ),
         ({"transition_features": 1e300}, "transition_features=100000000000000005...638"),
-        ({"batch_size": 0}, "batch_size=0 is invalid: allowed an integer from 1 to 4,096"),
-        ({"batch_size": 10**30}, "batch_size=1000000000000000000000000000000 is invalid"),
+        (
+            {"batch_size": 10**30},
+            "batch_size=1000000000000000000000000000000 is invalid: allowed an integer from 1 to "
+            "4,096",
+        ),
         ({"optimizer": "rmsprop"}, "Optimizer (its state is counted): 'rmsprop' is not one of"),
         ({"memory_gib": "lots"}, "memory_gib='lots' is invalid: allowed a number of GiB"),
         ({"memory_gib": 0}, "memory_gib=0 is invalid: allowed a number of GiB from 0.5"),
-        ({"memory_gib": 10**6}, "memory_gib=1000000 is invalid: allowed a number of GiB"),
         ({"memory_gib": math.nan}, "memory_gib=nan is invalid"),
         ({"memory_gib": "1e400"}, "memory_gib='1e400' is invalid"),
         ({"memory_gib": [16, {"a": 1}]}, "memory_gib=[16, {...}] is invalid"),
