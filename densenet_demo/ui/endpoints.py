@@ -21,7 +21,13 @@ from ..training.run_record import RUN_RECORD_FIELDS
 from . import agent_tools, explore_tab
 from .classify_tab import INPUTS as CLASSIFY_INPUTS
 from .components import component_for
-from .hosting import BUILD_CONCURRENCY, CLASSIFY_CONCURRENCY, EXPLAIN_CONCURRENCY, TRAIN_CONCURRENCY
+from .hosting import (
+    BUILD_CONCURRENCY,
+    CLASSIFY_CONCURRENCY,
+    EXPLAIN_CONCURRENCY,
+    EXPORT_CONCURRENCY,
+    TRAIN_CONCURRENCY,
+)
 from .registration import Endpoint, Input, Output
 
 # --- the JSON the endpoints take and give ------------------------------------------------
@@ -218,7 +224,7 @@ def api_table(classify, model, train) -> list[Endpoint]:
                 CONTROL_INPUTS,
                 (Output(output, gr.DownloadButton),),
                 f"A file of one configuration (values as for /build_keras): {what}.",
-                LOCAL,
+                EXPORT_CONCURRENCY,
             )
         )
     picture = Input("image", CLASSIFY_INPUTS["picture"])

@@ -53,7 +53,7 @@ from ..architecture.training_memory import MEMORY_ACCOUNT
 from . import exports
 from .components import component_for, ui_error
 from .explore_charts import channel_growth_figure, published_map_figure, stage_cost_figure
-from .hosting import BUILD_CONCURRENCY, release_freed_memory
+from .hosting import BUILD_CONCURRENCY, EXPORT_CONCURRENCY, release_freed_memory
 from .registration import wired
 
 # What `explore` returns, by name (the API's output names), in the API's order.
@@ -177,11 +177,13 @@ def render(demo: gr.Blocks) -> ExploreView:
         "json_file": json_download,
         "code_file": code_download,
     }
+    # Files written to disk: in the queue, under the exports' concurrency limit.
     share_link.change(
         **wired(page_files, files),
         inputs=[share_link, pinned],
-        queue=False,
+        show_progress="hidden",
         api_visibility="private",
+        **EXPORT_CONCURRENCY,
     )
     share_link.change(
         published_map_view,

@@ -25,6 +25,9 @@ MAX_REQUEST_BYTES = MAX_FILE_BYTES * 4 // 3 + 2**20
 CACHE_TTL_VARIABLE = "DENSENET_CACHE_TTL_S"
 MCP_VARIABLE = "GRADIO_MCP_SERVER"
 DEFAULT_CACHE_TTL_S = 3600
+EXPORT_CACHE_VARIABLE = "DENSENET_EXPORT_CACHE_MB"
+# Two models at the build limits (up to 200 MB each) and the text exports beside them.
+DEFAULT_EXPORT_CACHE_MB = 500
 MAX_CLEANUP_INTERVAL_S = 300
 SESSION_CAPACITY = 500
 # Bounded: twice the 32 concurrent users benchmarks/load.py serves with no error; past 64
@@ -38,6 +41,9 @@ EXPLAIN_CONCURRENCY = {"concurrency_limit": 2, "concurrency_id": "explain"}
 # One Keras build at a time on its own id: builds queue behind each other, never in the
 # prediction slots, so predictions keep flowing while models build.
 BUILD_CONCURRENCY = {"concurrency_limit": 1, "concurrency_id": "keras"}
+# The downloads of a configuration (the page's, on every change, and /export_*): files
+# written to disk, queued so that two at a time at most are written.
+EXPORT_CONCURRENCY = {"concurrency_limit": 2, "concurrency_id": "export"}
 # Training followers (the page's and /train's) wait on the one job training and the queue;
 # each holds a thread, mostly asleep. The jobs themselves run one at a time in a worker.
 TRAIN_CONCURRENCY = {"concurrency_limit": 16, "concurrency_id": "train"}
@@ -125,6 +131,18 @@ def cache_ttl_s() -> int:
     return int(value)
 
 
+def export_cache_bytes() -> int:
+    """How many bytes of files the page hands out (`exports`) stay on disk at most, from
+    DENSENET_EXPORT_CACHE_MB (MB of 2**20 bytes; default 500): past it the least recently
+    used go first, whatever their age."""
+    value = os.environ.get(EXPORT_CACHE_VARIABLE, "").strip() or str(DEFAULT_EXPORT_CACHE_MB)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(
+            f"{EXPORT_CACHE_VARIABLE} must be a whole number of MB, at least 1; got {value[:40]!r}."
+        )
+    return int(value) * 2**20
+
+
 def cache_cleanup() -> tuple[int, int]:
     """Gradio's `delete_cache` (every how many seconds, files older than how many): files
     are removed between one TTL and one TTL plus five minutes after they were written; the
@@ -150,6 +168,7 @@ def launch_options() -> dict:
     copies the page's config into every session, and every API call is one (~140 KB each here;
     its default keeps 10,000, ~1.4 GB): no event keeps state, so 500 are plenty.
     """
+    export_cache_bytes()  # a malformed cap is refused at start, not at the first download
     return {
         "server_name": os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
