@@ -10,7 +10,9 @@ messages; the server keeps each job's latest state (`JobState`) for any number o
 Cancel: the worker ends training at the next step (`trainer.train`'s `should_stop`) and saves
 the epochs done; a worker that has not stopped within `CANCEL_GRACE_S` (a step longer than
 that, or an XLA compile) is killed and the epochs done are saved from the checkpoint by a
-fresh worker.
+fresh worker. A worker that dies (killed from outside, or crashed) is treated the same way:
+the epochs its checkpoint holds are saved by a fresh worker. Testing and saving, once begun,
+is interrupted neither by a cancel nor by the time limit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import dataclasses
 import multiprocessing
 import os
 import queue
+import re
 import shutil
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +38,7 @@ from ..architecture.report import count
 from ..inference.card import card_path
 from ..inference.runs import new_run_id, remove_oldest, runs_dir
 from .budget import Budget, TrainingLimits, estimate_seconds, training_limits
-from .trainer import TrainSettings
+from .trainer import Checkpoint, TrainSettings
 
 CANCEL_GRACE_S = 1.5  # a cancelled worker still training after this long is killed
 PROGRESS_EVERY_S = 1.0  # a worker reports its step this often
@@ -88,6 +93,7 @@ class _Job:
         self.config = config
         self.cancel_requested: float | None = None  # time.monotonic()
         self.cancel_event = None  # the worker's, once it runs
+        self.worker_ended: str | None = None  # how a worker died, when one did
         self.version = 0  # bumped at every change, for followers
 
 
@@ -179,13 +185,22 @@ class TrainingJobs:
                 return
 
     def cancel(self, run_id: str) -> JobState:
-        """Cancel a waiting job, or stop a training one (its epochs done are kept)."""
+        """Cancel a waiting job, or stop a training one (its epochs done are kept). A job
+        testing and saving is not interrupted: its answer says so."""
         with self._changed:
             job = self._job(run_id)
             if job in self._waiting:
                 self._waiting.remove(job)
                 self._renumber()
-                self._update(job, state="cancelled", message="Cancelled before it started.")
+                self._update(
+                    job,
+                    state="cancelled",
+                    queue_position=0,
+                    message="Cancelled before it started.",
+                )
+            elif job.state.state == "saving":
+                if job.cancel_requested is None and job.worker_ended is None:
+                    self._update(job, message=TRAINED_BEFORE_STOP)
             elif not job.state.finished and job.cancel_requested is None:
                 job.cancel_requested = time.monotonic()
                 if job.cancel_event is not None:
@@ -257,27 +272,35 @@ class TrainingJobs:
 
     def _run(self, job: _Job) -> None:
         process, messages, cancel = self._spawn(job, resume=False)
+        saver = False  # the worker only saves a checkpoint (after one was killed or died)
         with self._changed:
             job.cancel_event = cancel
             if job.cancel_requested is not None:
                 cancel.set()
-        wall_limit = time.monotonic() + self.limits.max_minutes * 60
+        started = time.monotonic()
         while True:
             try:
                 kind, payload = messages.get(timeout=0.2)
             except queue.Empty:
+                kind = None
                 if not process.is_alive():  # its last messages are flushed before it ends
                     try:
                         kind, payload = messages.get(timeout=1)
                     except queue.Empty:
-                        self._worker_died(job, process.exitcode)
-                        break
-                else:
-                    kind = None
+                        if not self._save_after_death(job, process.exitcode, saver):
+                            break
+                        process, messages, cancel = self._spawn(job, resume=True)
+                        saver = True
+                        continue
             if kind is not None and self._receive(job, kind, payload):
                 break
             now = time.monotonic()
-            if now > wall_limit and job.cancel_requested is None:
+            over_time = now - started > self.limits.max_minutes * 60
+            if (
+                over_time
+                and job.cancel_requested is None
+                and job.state.state in ("starting", "training")  # saving is not cut short
+            ):
                 with self._changed:
                     job.cancel_requested = now
                     cancel.set()
@@ -297,6 +320,7 @@ class TrainingJobs:
                 if not self._save_after_kill(job):
                     break
                 process, messages, cancel = self._spawn(job, resume=True)
+                saver = True
         process.join(timeout=10)
         if process.is_alive():
             process.kill()
@@ -304,12 +328,17 @@ class TrainingJobs:
             if job.state.state in ("done", "cancelled"):
                 remove_oldest(self.root)
 
+    def _epochs_saved(self, job: _Job) -> int:
+        """The epochs the job's checkpoint holds (its worker's messages may lag behind)."""
+        return Checkpoint(self.root / job.state.run_id).epochs_done()
+
     def _save_after_kill(self, job: _Job) -> bool:
         """After killing a worker that did not stop: True when a checkpoint is there to save
         from; otherwise the job ends cancelled, nothing kept."""
-        if job.state.history:
+        done = self._epochs_saved(job)
+        if done:
             with self._changed:
-                self._update(job, state="saving", message=_saving(len(job.state.history)))
+                self._update(job, state="saving", message=_saving(done))
             return True
         shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
         with self._changed:
@@ -353,24 +382,18 @@ class TrainingJobs:
                 if done == 0:
                     self._update(job, state="cancelled", message=NOTHING_KEPT)
                     return False  # the worker removes its folder and exits
-                self._update(job, state="saving", message=_saving(done))
+                if job.worker_ended is not None:
+                    message = f"{_capitalised(job.worker_ended)}: {_saving_the(done)}"
+                else:
+                    message = _saving(done)
+                self._update(job, state="saving", message=message)
             elif kind == "saving":
-                self._update(job, state="saving", message="Testing and saving the model…")
+                if state.state == "stopping":  # all epochs were done when the stop came
+                    self._update(job, state="saving", message=TRAINED_BEFORE_STOP)
+                elif state.state != "saving":  # (else: its sentence already says so)
+                    self._update(job, state="saving", message="Testing and saving the model…")
             elif kind == "saved":
-                cancelled = job.cancel_requested is not None or payload["epochs"] < (
-                    job.state.budget.epochs
-                )
-                test = payload["test_accuracy"]
-                self._update(
-                    job,
-                    state="cancelled" if cancelled else "done",
-                    figures=payload,
-                    seconds_left=0,
-                    message=f"{'Stopped' if cancelled else 'Done'} after "
-                    f"{count(payload['epochs'], 'epoch')}: validation accuracy "
-                    f"{payload['val_accuracy']:.2%}, "
-                    f"test accuracy {test:.2%}; saved as {job.state.run_id}.",
-                )
+                self._saved(job, payload)
                 return True
             elif kind == "failed":
                 shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
@@ -380,27 +403,79 @@ class TrainingJobs:
                 return True
         return False
 
-    def _worker_died(self, job: _Job, exitcode: int | None) -> None:
-        if job.state.state == "cancelled":
-            return
-        how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit {exitcode}"
+    def _saved(self, job: _Job, payload: dict) -> None:
+        """The job's end once its run is saved: done when it holds all its epochs, however
+        late a cancel came (call holding `_changed`)."""
+        epochs = payload["epochs"]
+        complete = epochs >= job.state.budget.epochs
+        figures = (
+            f"validation accuracy {payload['val_accuracy']:.2%}, test accuracy "
+            f"{payload['test_accuracy']:.2%}; saved as {job.state.run_id}"
+        )
+        if complete and job.worker_ended is not None:
+            message = f"Done after {count(epochs, 'epoch')}: {figures} by a second worker, as "
+            message += f"{job.worker_ended}."
+        elif complete:
+            message = f"Done after {count(epochs, 'epoch')}: {figures}."
+        elif job.worker_ended is not None:
+            message = f"Stopped after {count(epochs, 'epoch')}, when {job.worker_ended}: "
+            message += f"{figures}."
+        else:
+            message = f"Stopped after {count(epochs, 'epoch')}: {figures}."
+        self._update(
+            job,
+            state="done" if complete else "cancelled",
+            figures=payload,
+            seconds_left=0,
+            message=message,
+        )
+
+    def _save_after_death(self, job: _Job, exitcode: int | None, saver: bool) -> bool:
+        """After a worker ended without a word (killed from outside, or crashed): True when
+        its checkpoint holds epochs that a fresh worker is to save, as after a cancel;
+        otherwise the job has failed and its folder is removed."""
         state = job.state
-        where = f" in epoch {state.epoch} of {state.budget.epochs}" if state.epoch else ""
-        shutil.rmtree(self.root / job.state.run_id, ignore_errors=True)
+        if state.state == "cancelled":  # it had nothing to save and was exiting
+            return False
+        how = f"killed by signal {-exitcode}" if exitcode and exitcode < 0 else f"exit {exitcode}"
+        if state.state == "saving" or saver:
+            where = " while saving"
+        elif state.epoch:
+            where = f" in epoch {state.epoch} of {state.budget.epochs}"
+        else:
+            where = ""
+        ended = f"the worker process ended unexpectedly ({how}){where}"
+        done = 0 if saver else self._epochs_saved(job)  # a second death: not tried again
         with self._changed:
-            self._update(
-                job,
-                state="failed",
-                message=f"Training failed: the worker process ended unexpectedly ({how}){where}; "
-                "the run was not saved.",
-            )
+            if done:
+                job.worker_ended = ended
+                self._update(
+                    job, state="saving", message=f"{_capitalised(ended)}: {_saving_the(done)}"
+                )
+                return True
+            shutil.rmtree(self.root / state.run_id, ignore_errors=True)
+            nothing = "the run was not saved" if saver else "no epoch had ended: nothing was saved"
+            self._update(job, state="failed", message=f"Training failed: {ended}; {nothing}.")
+        return False
 
 
 NOTHING_KEPT = "Cancelled before the first epoch ended: nothing was saved."
+TRAINED_BEFORE_STOP = (
+    "Training had finished before it could be stopped: testing and saving the model "
+    "(not interrupted)…"
+)
+
+
+def _saving_the(epochs_done: int) -> str:
+    return f"testing and saving the {count(epochs_done, 'epoch')} done…"
 
 
 def _saving(epochs_done: int) -> str:
-    return f"Stopped: testing and saving the {count(epochs_done, 'epoch')} done…"
+    return f"Stopped: {_saving_the(epochs_done)}"
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # --- the worker process -----------------------------------------------------------------
@@ -414,6 +489,7 @@ def work(spec: dict, messages, cancel) -> None:
         os.nice(WORKER_NICENESS)
     run_dir = Path(spec["run_dir"])
     try:
+        _start_tensorflow_quietly()
         config = DenseNetConfig.from_dict(spec["config"])
         settings = TrainSettings(**spec["settings"])
         model, meta = _train(config, settings, spec, messages, cancel)
@@ -443,6 +519,60 @@ def work(spec: dict, messages, cancel) -> None:
     except Exception as error:  # one sentence for the page; the folder is removed
         text = str(error).strip().splitlines()
         messages.put(("failed", f"{type(error).__name__}: {text[0] if text else ''}"))
+
+
+# How Abseil writes a line (severity letter, date, time, thread, file:line), and its notice
+# before the first line when it has not been initialised.
+_NATIVE_LOG_LINE = re.compile(r"([IWEF])\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
+_SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 1 hides I, 2 also W, 3 also E
+_ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
+_NO_CUDA_DRIVER = "Could not find cuda drivers"
+_CUDA_START_FAILED = "failed call to cuInit"
+
+
+def without_probe_noise(text: str, min_level: int) -> str:
+    """What TensorFlow wrote to stderr as it started (`text`), less its probe noise: the lines
+    below `min_level` (TF_CPP_MIN_LOG_LEVEL), which Abseil prints anyway before it is
+    initialised (abseil-cpp pull request 1957), its notice saying so, and, on a machine
+    without CUDA drivers, the failed CUDA start that follows. Everything else is kept: an
+    error, a Python warning or traceback."""
+    if min_level <= 0:
+        return text
+    no_driver = _NO_CUDA_DRIVER in text
+    kept = []
+    for line in text.splitlines(keepends=True):
+        native = _NATIVE_LOG_LINE.match(line)
+        below_level = native is not None and _SEVERITIES.index(native[1]) < min_level
+        expected = no_driver and native is not None and _CUDA_START_FAILED in line
+        if not (below_level or expected or line.startswith(_ABSL_NOTICE)):
+            kept.append(line)
+    return "".join(kept)
+
+
+def _start_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with what they write to stderr (file
+    descriptor 2, C++ included) held back, then write back all but `without_probe_noise`."""
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        level = 0
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA probe, here rather than in training
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = without_probe_noise(captured.read().decode(errors="replace"), level)
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
 
 
 def _train(config: DenseNetConfig, settings: TrainSettings, spec: dict, messages, cancel):

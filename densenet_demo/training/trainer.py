@@ -216,6 +216,15 @@ class Checkpoint:
     def exists(self) -> bool:
         return self.meta_path.is_file() and self.state_path.is_file()
 
+    def epochs_done(self) -> int:
+        """How many epochs the checkpoint holds (0 without one, or an unreadable one)."""
+        if not self.exists():
+            return 0
+        try:
+            return int(json.loads(self.meta_path.read_text())["epochs_done"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def save(self, model, optimizer, meta: dict) -> None:
         import io
 
