@@ -308,12 +308,20 @@ def _convert(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     from .inference.classifier import load_classifier
     from .inference.image_file import open_image
+    from .inference.service import ClassifyService
 
     image = open_image(args.image)  # an unreadable file is refused before the model loads
     with _native_logs_silenced():
         classifier = load_classifier(args.model, args.weights_dir)
-    for label, probability in classifier.predict(image, args.top_k):
+    # The server's path: the same classes, and the same check of the model's domain.
+    prediction = ClassifyService(classifier).classify(image, args.top_k)
+    for label, probability in prediction.top:
         print(f"{probability:8.2%}  {label}")
+    if prediction.out_of_domain:
+        note = classifier.card.domain_check.sentence(
+            "--model densenet121 (an ImageNet model) knows 1,000 kinds of things"
+        )
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace) -> None:

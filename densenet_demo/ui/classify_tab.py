@@ -15,7 +15,13 @@ from ..files import shipped
 from ..inference.gradcam import Explanation, check_opacity, explain
 from ..inference.imagenet import FOLDER_VARIABLE
 from ..inference.model_inputs import enlarged
-from ..inference.service import DEFAULT_MODEL, MODELS, ClassifyService, ModelRegistry
+from ..inference.service import (
+    DEFAULT_MODEL,
+    MODELS,
+    ClassifyService,
+    ModelRegistry,
+    Prediction,
+)
 from .about_model import describe
 from .components import Image as ImageInput
 from .components import ModelDropdown, Slider, ui_error
@@ -105,7 +111,7 @@ def render(
         "explanation": explanation,
     }
     classify_button.click(
-        **wired(handlers.classify, results),
+        **wired(handlers.classify_for_page, results),
         inputs=inputs,
         api_visibility="private",
         **CLASSIFY_CONCURRENCY,
@@ -168,9 +174,10 @@ class ClassifyHandlers:
             raise ui_error(error) from None
 
     def classify(self, image: str | None, top_k: float, model: str = DEFAULT_MODEL) -> dict:
-        """The top classes (gr.Label's value), the model input (enlarged if small) and the
-        latency line for one upload and the chosen model, by name (callers that send no model
-        get the shipped Fashion-MNIST one).
+        """/predict: the top classes (gr.Label's value), the model input (enlarged if small)
+        and, in plain text (one line, no Markdown), the latency line after a sentence saying
+        so when the picture does not look like what the model knows, by name (callers that
+        send no model get the shipped Fashion-MNIST one).
 
         Args:
             image: the picture: a PNG, JPEG, WebP, GIF or BMP file, or a data: URL.
@@ -178,6 +185,32 @@ class ClassifyHandlers:
             model: fashion (this project's Fashion-MNIST DenseNet), an ImageNet DenseNet, or
                 the id of a run the Train tab saved (see /runs).
         """
+        prediction, service = self._predicted(image, top_k, model)
+        about = _timing(prediction)
+        if prediction.out_of_domain:
+            note = service.classifier.card.domain_check.sentence(
+                "model='densenet121' (an ImageNet model) knows 1,000 kinds of things"
+            )
+            about = f"{note} {about}"
+        return _result(prediction, about)
+
+    def classify_for_page(
+        self, image: str | None, top_k: float, model: str = DEFAULT_MODEL
+    ) -> dict:
+        """As `classify`, for the page: its text in Markdown, the sentence about a picture
+        unlike the training data in bold and naming the page's Model menu."""
+        prediction, service = self._predicted(image, top_k, model)
+        about = _timing(prediction)
+        if prediction.out_of_domain:
+            note = service.classifier.card.domain_check.sentence(
+                "an ImageNet model (the Model menu) knows 1,000 kinds of things"
+            )
+            about = f"**{note}**\n\n{about}"
+        return _result(prediction, about)
+
+    def _predicted(self, image: str | None, top_k: float, model: str):
+        """(the `Prediction`, the service that made it); `gr.Error` in one sentence for a
+        missing or bad picture, a bad `top_k` or an unavailable model."""
         if image is None:
             raise gr.Error(
                 "No image: upload a picture, take one with the webcam or paste one.",
@@ -188,30 +221,15 @@ class ClassifyHandlers:
             top_k = int(top_k) if float(top_k).is_integer() else top_k
         service = self._service(model)
         try:
-            prediction = service.classify(image, top_k)
+            return service.classify(image, top_k), service
         except ValueError as error:  # top_k, or the image: unreadable, too large, damaged
             raise ui_error(error) from None
-        prepare_ms, model_ms = prediction.prepare_seconds * 1e3, prediction.model_seconds * 1e3
-        about = (
-            f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
-            f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms)."
-        )
-        if prediction.out_of_domain:
-            note = service.classifier.card.domain_check.sentence(
-                "an ImageNet model (the Model menu) knows 1,000 kinds of things"
-            )
-            about = f"**{note}**\n\n{about}"
-        return {
-            "top_classes": dict(prediction.top),
-            "model_input": enlarged(prediction.seen),
-            "about": about,
-        }
 
     def classify_on_page(self, image: str | None, top_k: float, model: str) -> dict:
-        """As `classify`, but a cleared picture clears the results instead of raising."""
+        """As `classify_for_page`, but a cleared picture clears the results instead of raising."""
         if image is None:
             return CLEARED
-        return self.classify(image, top_k, model)
+        return self.classify_for_page(image, top_k, model)
 
     def explain(self, image: str | None, model: str, opacity: float) -> dict:
         """Grad-CAM of the chosen model's top class, by name: on the upload, on the model's
@@ -270,6 +288,22 @@ class ClassifyHandlers:
             refused = gr.update(value=note, elem_classes=["refusal"])
             return {"about_model": refused, "model": DEFAULT_MODEL, **CLEARED}
         return {"about_model": gr.update(value=about, elem_classes=[]), **CLEARED}
+
+
+def _timing(prediction: Prediction) -> str:
+    prepare_ms, model_ms = prediction.prepare_seconds * 1e3, prediction.model_seconds * 1e3
+    return (
+        f"Predicted in {prepare_ms + model_ms:.1f} ms on the server (reading and "
+        f"preparing the image {prepare_ms:.1f} ms, model {model_ms:.1f} ms)."
+    )
+
+
+def _result(prediction: Prediction, about: str) -> dict:
+    return {
+        "top_classes": dict(prediction.top),
+        "model_input": enlarged(prediction.seen),
+        "about": about,
+    }
 
 
 def example_images(folder: Path) -> list[str]:

@@ -96,13 +96,14 @@ def test_statistics_that_do_not_match_the_card_turn_the_check_off(calibrated, tm
 
 
 def classified_with_threshold(calibrated, folder, threshold):
-    """The Classify handler's answer for the example, its model's check set to `threshold`."""
+    """The Classify tab's answer on the page for the example, its model's check set to
+    `threshold`."""
     source, check = calibrated
     shutil.copytree(source, folder)
     card = ModelCard.read(card_path(folder, "fashion"))
     check = dataclasses.replace(check, threshold=threshold)
     dataclasses.replace(card, domain_check=check).write(card_path(folder, "fashion"))
-    return ClassifyHandlers(ModelRegistry(folder)).classify(str(EXAMPLE), 3)
+    return ClassifyHandlers(ModelRegistry(folder)).classify_for_page(str(EXAMPLE), 3)
 
 
 def test_a_flagged_upload_gets_the_sentence_beside_its_labels(calibrated, tmp_path):
