@@ -54,6 +54,16 @@ def parse_int_list(field: str, text: str) -> tuple[int, ...]:
         ) from None
 
 
+def parse_number(text: str) -> float:
+    """'24' -> 24.0, '1e-3' -> 0.001: a number as a link or a command line writes it.
+    `ValueError` for text that is not a finite number, a million digits (which `float`
+    reads as inf) included; the caller names the field and quotes the text cut short."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
 def invalid(field: str, value: Any, allowed: str) -> ValueError:
     """The one refusal of a bad value, naming the field: "field=value is invalid: allowed ..."."""
     return ValueError(f"{field}={short_repr(value)} is invalid: allowed {allowed}")

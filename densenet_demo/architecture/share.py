@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .config import DenseNetConfig, parse_int_list, short_repr
+from .config import DenseNetConfig, parse_int_list, parse_number, short_repr
 from .presets import PRESETS
 
 _TUPLE_FIELDS = ("input_shape", "block_layers")
@@ -46,11 +46,13 @@ def from_query(params: dict[str, str]) -> DenseNetConfig:
             elif field.name == "transition_features":
                 value = None if text.lower() in ("", "none") else int(text)
             elif isinstance(getattr(defaults, field.name), (int, float)):
-                value = float(text)
+                value = parse_number(text)
             else:
                 value = text
         except (ValueError, KeyError):
-            raise ValueError(f"{field.name}={text!r} in the link could not be read") from None
+            raise ValueError(
+                f"{field.name}={short_repr(text)} in the link could not be read"
+            ) from None
         values[field.name] = value
     return dataclasses.replace(defaults, **values)
 

@@ -23,7 +23,7 @@ RUNS_VARIABLE = "DENSENET_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path.home() / ".cache" / "densenet-explorer" / "train-tab-runs"
 KEEP_VARIABLE = "DENSENET_RUNS_KEEP"
 DEFAULT_KEEP = 50  # the oldest finished runs beyond this many are removed
-_RUN_ID = re.compile(r"run-\d{8}-\d{6}-[0-9a-f]{4}")
+_RUN_ID = re.compile(r"run-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")  # ASCII: \d takes any script's digits
 
 
 def runs_dir() -> Path:

@@ -136,7 +136,7 @@ class ModelRegistry:
     def service(self, model) -> ClassifyService:
         """The loaded model `model` (a name of `MODELS` or a saved run's id); `ValueError`
         with the reason when it is unknown or unavailable."""
-        if model not in MODELS:
+        if not isinstance(model, str) or model not in MODELS:  # a list is not hashable
             if not is_run_id(model):
                 raise ValueError(
                     f"model={short_repr(model)} is invalid: allowed {', '.join(MODELS)} or "

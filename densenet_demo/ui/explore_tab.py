@@ -451,17 +451,23 @@ def show_config(
 
 def load_link(request: gr.Request) -> dict:
     """Controls and views for the page's query string (a shared link), else the default
-    preset."""
+    preset. A link that cannot be used gives its preset (else the default), with the refused
+    value said first in the headline: an API caller sees no warning toast."""
     params = dict(request.query_params) if request is not None else {}
     preset = params.get("preset") if params.get("preset") in PRESETS else DEFAULT_PRESET
     config = PRESETS[preset]
+    refusal = None
     if any(field.name in params for field in dataclasses.fields(DenseNetConfig)):
         try:
             config = from_query(params)
         except ValueError as error:
-            gr.Warning(f"The link's configuration was not used: {error}")
+            refusal = f"The link's configuration was not used: {error}; showing {preset} instead."
+            gr.Warning(refusal)
     defaults = tuple(control.default for control in MEMORY_CONTROLS)
-    return _controls_and_views(config, preset, defaults, request)
+    values = _controls_and_views(config, preset, defaults, request)
+    if refusal is not None:
+        values["headline"] = f"{refusal}\n\n{values['headline']}"
+    return values
 
 
 def published_map_view(link: str):
