@@ -1,7 +1,8 @@
 """Every workaround for a defect of Gradio 6.31.0, in one place.
 
 Each defect below has a test that runs plain Gradio and asserts the defect is still there
-(`tests/unit/test_gradio_fixes.py`; the one only a browser sees in
+(`tests/unit/test_gradio_fixes.py`, those of hostile calls in
+`tests/unit/test_gradio_fixes_hostile_calls.py`; the one only a browser sees in
 `tests/browser/test_gradio_defects.py`). When an upgrade makes such a test fail, upstream has
 fixed the defect: delete its workaround here, and the test.
 
@@ -39,6 +40,13 @@ fixed the defect: delete its workaround here, and the test.
    not shown on the page (no toast; a queued event's is). Explore's page events are unqueued
    (pure arithmetic, ~10 ms), so they run with `preprocess=False` and check each value through
    its own component themselves (`explore_tab.on_page`), showing a refusal beside the figures.
+8. Too many values. Values beyond those an endpoint takes are dropped unseen (Gradio checks
+   only for too few), so a caller who sent one too many, or values in the wrong order, got an
+   answer to a question it did not ask. `Blocks` refuses the call as it refuses too few.
+9. Addresses too long. Gradio parses every call's address with httpx, which refuses one over
+   65,536 characters (`InvalidURL`): a `/load_link` with a 70 KB query answered HTTP 500 with
+   a traceback in the log, and the same call through the queue never answered. `AddressLimit`
+   answers 414 in one sentence before Gradio sees such a request (installed by `hosting`).
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ import gradio as gr
 from anyio.to_thread import run_sync
 from gradio import processing_utils, route_utils
 from PIL import Image as PILImage
+from starlette.responses import JSONResponse
 
 from ..architecture.config import short_repr
 from ..files import write_atomically
@@ -133,14 +142,15 @@ def apply_to_mcp() -> None:
     GradioMCPServer._execute_tool_without_progress = _execute_without_progress
 
 
-# 4. Too few values.
+# 4. Too few values, and 8. too many.
 
 
 class Blocks(gr.Blocks):
-    """A page that tells an API caller who sent too few values how many each endpoint takes."""
+    """A page that tells an API caller who sent too few or too many values how many each
+    endpoint takes."""
 
     def validate_inputs(self, block_fn, inputs):
-        if len(inputs) < len(block_fn.inputs):
+        if len(inputs) != len(block_fn.inputs):
             names = ", ".join(
                 getattr(block, "label", None) or block.get_block_name() for block in block_fn.inputs
             )
@@ -150,6 +160,33 @@ class Blocks(gr.Blocks):
                 f"({names}); got {len(inputs)}.",
                 print_exception=False,
             )
+
+
+# 9. Addresses too long.
+
+MAX_ADDRESS_CHARACTERS = 8_192  # a share link is a few hundred; httpx fails past 65,536
+
+
+class AddressLimit:
+    """ASGI middleware answering 414 to a request whose path and query are over
+    `MAX_ADDRESS_CHARACTERS` long, before Gradio parses the address (and fails)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"])
+            if length > MAX_ADDRESS_CHARACTERS:
+                refusal = JSONResponse(
+                    {
+                        "detail": f"The address is too long ({length:,} characters): the "
+                        f"limit is {MAX_ADDRESS_CHARACTERS:,}."
+                    },
+                    status_code=414,
+                )
+                return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 # 5. Refusals that do not name the input.

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from ..inference.image_file import MAX_FILE_BYTES
+from . import gradio_fixes
 from .style import PAGE_CSS
 
 # The largest honest request: an image at the upload limit sent as a base64 data: URL (4/3 of
@@ -174,7 +175,12 @@ def launch_options() -> dict:
         "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSION_CAPACITY,
-        "app_kwargs": {"middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]},
+        "app_kwargs": {
+            "middleware": [
+                Middleware(gradio_fixes.AddressLimit),
+                Middleware(BodyLimit, limit=MAX_REQUEST_BYTES),
+            ]
+        },
         "css": PAGE_CSS,
         "mcp_server": mcp_server_enabled(),
     }
