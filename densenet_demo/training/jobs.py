@@ -441,7 +441,8 @@ class TrainingJobs:
         if state.state == "saving" or saver:
             where = " while saving"
         elif state.epoch:
-            where = f" in epoch {state.epoch} of {state.budget.epochs}"
+            between = state.steps and state.step >= state.steps  # that epoch ended, none began
+            where = f" {'after' if between else 'in'} epoch {state.epoch} of {state.budget.epochs}"
         else:
             where = ""
         ended = f"the worker process ended unexpectedly ({how}){where}"

@@ -6,6 +6,7 @@ starts without TensorFlow's CUDA-probe lines in the server's log."""
 import dataclasses
 import multiprocessing
 import os
+import re
 import signal
 
 import pytest
@@ -69,6 +70,8 @@ def test_a_killed_worker_keeps_its_finished_epochs_saved_from_its_checkpoint(job
     assert done <= kept < LONG.epochs
     assert final.message.startswith(f"Stopped after {count(kept, 'epoch')}")
     assert "the worker process ended unexpectedly (killed by signal 9)" in final.message
+    where = rf"(in epoch {kept + 1}|after epoch {kept}) of {LONG.epochs}"  # the one it was in
+    assert re.search(where, final.message), final.message
     assert f"saved as {run_id}" in final.message
     [run] = saved_runs(tmp_path)
     assert run.run_id == run_id and run.card.epochs == kept and RunRecord.of(run).cancelled
