@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow  # real training in worker processes
 TINY = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4, init_features=8)
 QUICK = Budget(train_images=1_000, epochs=1, batch_size=50, learning_rate=0.1)
 LONG = Budget(train_images=1_000, epochs=50, batch_size=50, learning_rate=0.1)
+# Killed in its first epoch (400 steps), before any epoch is done and saved.
+LONG_FIRST_EPOCH = Budget(train_images=20_000, epochs=50, batch_size=50, learning_rate=0.1)
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ def test_a_cancel_stops_within_two_seconds_and_keeps_the_epochs_done(jobs, tmp_p
 
 
 def test_a_killed_worker_fails_the_job_in_one_sentence_and_the_next_one_runs(jobs, tmp_path):
-    run_id = jobs.submit(TINY, LONG)
+    run_id = jobs.submit(TINY, LONG_FIRST_EPOCH)
     until(jobs, run_id, lambda state: state.state == "training")
     os.kill(worker_of(run_id).pid, signal.SIGKILL)
     final = until(jobs, run_id, lambda state: state.finished)[-1]
