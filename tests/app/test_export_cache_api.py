@@ -44,10 +44,11 @@ def test_many_exports_through_the_api_stay_under_the_cap(capped_app):
     url, cache = capped_app
     client = Client(url, verbose=False)
     written = 0
-    for growth_rate in range(4, 64):
-        config = dataclasses.replace(PRESETS["densenet201"], growth_rate=growth_rate)
-        values = list(controls_from_config(config, "densenet201").values())
-        for endpoint in EXPORTS:
+    for growth_rate in range(4, 44):
+        config = dataclasses.replace(PRESETS["densenet264"], growth_rate=growth_rate)
+        values = list(controls_from_config(config, "densenet264").values())
+        # The layer table (~64 KB here) fills the cache; the small files join it now and then.
+        for endpoint in EXPORTS if growth_rate % 8 == 0 else EXPORTS[:1]:
             downloaded = Path(client.predict(*values, api_name=endpoint))
             written += downloaded.stat().st_size  # each was whole when it was fetched
             assert bytes_kept(cache) <= CAP
