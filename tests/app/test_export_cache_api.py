@@ -13,6 +13,8 @@ from densenet_demo.architecture.controls import controls_from_config
 
 from support import launch_app, stop
 
+pytestmark = pytest.mark.server  # the app of its own, capped
+
 CAP = 2**20  # DENSENET_EXPORT_CACHE_MB=1
 EXPORTS = ("/export_layer_table", "/export_config", "/export_code")
 
