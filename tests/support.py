@@ -114,3 +114,13 @@ def with_mirror_average(weights_dir: Path, folder: Path, used: bool) -> Path:
     mirror = dataclasses.replace(card.mirror_average, used=used)
     (folder / "fashion.json").write_text(dataclasses.replace(card, mirror_average=mirror).to_json())
     return folder
+
+
+def until(jobs, run_id, condition):
+    """A training job's states as they come, up to the first for which `condition` holds."""
+    seen = []
+    for state in jobs.follow(run_id):
+        seen.append(state)
+        if condition(state):
+            return seen
+    raise AssertionError(f"the job ended ({seen[-1].state}: {seen[-1].message}) first")

@@ -185,27 +185,27 @@ class ClassifyHandlers:
             model: fashion (this project's Fashion-MNIST DenseNet), an ImageNet DenseNet, or
                 the id of a run the Train tab saved (see /runs).
         """
-        prediction, service = self._predicted(image, top_k, model)
-        about = _timing(prediction)
-        if prediction.out_of_domain:
-            note = service.classifier.card.domain_check.sentence(
-                "model='densenet121' (an ImageNet model) knows 1,000 kinds of things"
-            )
-            about = f"{note} {about}"
-        return _result(prediction, about)
+        return self._classified(image, top_k, model, for_page=False)
 
     def classify_for_page(
         self, image: str | None, top_k: float, model: str = DEFAULT_MODEL
     ) -> dict:
         """As `classify`, for the page: its text in Markdown, the sentence about a picture
         unlike the training data in bold and naming the page's Model menu."""
+        return self._classified(image, top_k, model, for_page=True)
+
+    def _classified(self, image: str | None, top_k: float, model: str, for_page: bool) -> dict:
+        """The classes, the model input and the text about them: for an API caller plain
+        text, for the page Markdown (the out-of-domain sentence in bold)."""
         prediction, service = self._predicted(image, top_k, model)
         about = _timing(prediction)
         if prediction.out_of_domain:
             note = service.classifier.card.domain_check.sentence(
                 "an ImageNet model (the Model menu) knows 1,000 kinds of things"
+                if for_page
+                else "model='densenet121' (an ImageNet model) knows 1,000 kinds of things"
             )
-            about = f"**{note}**\n\n{about}"
+            about = f"**{note}**\n\n{about}" if for_page else f"{note} {about}"
         return _result(prediction, about)
 
     def _predicted(self, image: str | None, top_k: float, model: str):

@@ -18,6 +18,8 @@ from densenet_demo.training.budget import Budget
 from densenet_demo.training.jobs import TrainingJobs, without_probe_noise
 from densenet_demo.training.run_record import RunRecord
 
+from support import until
+
 TINY = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4, init_features=8)
 QUICK = Budget(train_images=1_000, epochs=1, batch_size=50, learning_rate=0.1)
 LONG = Budget(train_images=1_000, epochs=50, batch_size=50, learning_rate=0.1)
@@ -37,16 +39,6 @@ E0000 00:00:1796408890.909999    8404 bfc_allocator.cc:40] Out of memory while a
 Traceback (most recent call last):
 """
 PROBE_LINES = ("absl::InitializeLog", "oneDNN", "Could not find cuda drivers", "cuInit")
-
-
-def until(jobs, run_id, condition):
-    """The job's states as they come, up to the first for which `condition` holds."""
-    seen = []
-    for state in jobs.follow(run_id):
-        seen.append(state)
-        if condition(state):
-            return seen
-    raise AssertionError(f"the job ended ({seen[-1].state}: {seen[-1].message}) first")
 
 
 def kill_worker(run_id):

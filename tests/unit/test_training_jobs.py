@@ -20,6 +20,8 @@ from densenet_demo.training.data import load_fashion_mnist
 from densenet_demo.training.jobs import TrainingJobs
 from densenet_demo.training.run_record import RunRecord
 
+from support import until
+
 pytestmark = pytest.mark.slow  # real training in worker processes
 
 TINY = dataclasses.replace(PRESETS["fashion"], block_layers=(1, 1), growth_rate=4, init_features=8)
@@ -32,16 +34,6 @@ LONG_FIRST_EPOCH = Budget(train_images=20_000, epochs=50, batch_size=50, learnin
 @pytest.fixture
 def jobs(tmp_path):
     return TrainingJobs(tmp_path)
-
-
-def until(jobs, run_id, condition):
-    """The job's states as they come, up to the first for which `condition` holds."""
-    seen = []
-    for state in jobs.follow(run_id):
-        seen.append(state)
-        if condition(state):
-            return seen
-    raise AssertionError(f"the job ended ({seen[-1].state}: {seen[-1].message}) first")
 
 
 def worker_of(run_id):
