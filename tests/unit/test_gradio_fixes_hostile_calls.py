@@ -8,25 +8,13 @@ import asyncio
 import gradio as gr
 import httpx
 import pytest
-from gradio import route_utils, utils
+from gradio import route_utils
 from starlette.requests import Request
+from test_gradio_fixes import area_endpoint, caller_sees  # the same endpoint and reading
 
 from densenet_demo.ui import gradio_fixes
 
-
-def caller_sees(error: BaseException) -> str | None:
-    """What an API caller reads of `error` from a server that hides internals (the app's)."""
-    return utils.error_payload(error, show_error=False)["error"]
-
-
 # 8. Too many values.
-
-
-def area_endpoint(blocks_class):
-    with blocks_class() as demo:
-        height, width = gr.Number(label="Height"), gr.Number(label="Width")
-        gr.Button().click(lambda *_: "", [height, width], gr.Textbox(), api_name="area")
-    return demo, next(iter(demo.fns.values()))
 
 
 def test_gradio_still_ignores_values_beyond_those_an_endpoint_takes():
